@@ -1,0 +1,15 @@
+"""Serve the flows in this process: ``python -m flows`` (what ``reel up`` runs)."""
+
+from __future__ import annotations
+
+from prefect import serve
+
+from flows.produce_video import DEPLOYMENT_NAME, produce_video
+
+
+def main() -> None:
+    serve(produce_video.to_deployment(name=DEPLOYMENT_NAME), print_starting_message=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,214 @@
+"""The ``reel`` command. Progress goes to stderr; machine-readable results to stdout."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from reelfactory.errors import ReelError
+from reelfactory.settings import PROJECT_ROOT, Settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+brand_kits_app = typer.Typer(no_args_is_help=True, help="Brand kit tools.")
+app.add_typer(brand_kits_app, name="brand-kits")
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+DEMO_BRIEF = PROJECT_ROOT / "examples" / "briefs" / "aurora-coffee-launch.yaml"
+RENDER_TIMEOUT_S = 3600.0
+
+
+def fail(exc: BaseException, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {exc}")
+    return typer.Exit(code)
+
+
+@app.command()
+def expand(
+    brief_path: Annotated[Path, typer.Argument(help="Brief YAML file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the shot list as JSON.")] = False,
+) -> None:
+    """Expand a brief into its shot list (and moderate it), without rendering."""
+    from reelfactory.intake import load_brief, plan
+
+    settings = Settings()
+    try:
+        p = plan(load_brief(brief_path), brand_kits_dir=settings.brand_kits_dir,
+                 templates_dir=settings.templates_dir)
+    except ReelError as exc:
+        raise fail(exc) from None
+    if as_json:
+        typer.echo(p.shot_list.model_dump_json(indent=2))
+        return
+    for shot in p.shot_list.shots:
+        err.print(f"[bold]{shot.index + 1}. {shot.role}[/] {shot.duration_s:.2f} s: {shot.caption}")
+        typer.echo(shot.prompt)
+
+
+@brand_kits_app.command("validate")
+def validate_kits(
+    path: Annotated[Path | None, typer.Argument(help="A kit folder or kit.yaml; all kits if omitted.")] = None,
+) -> None:
+    """Validate brand kits; errors name the file, field and value."""
+    from reelfactory.brand import KIT_FILE, load_brand_kit
+
+    settings = Settings()
+    targets = [path] if path else sorted(p.parent for p in settings.brand_kits_dir.glob(f"*/{KIT_FILE}"))
+    if not targets:
+        raise fail(ReelError(f"no brand kits under {settings.brand_kits_dir}"))
+    failed = 0
+    for target in targets:
+        try:
+            kit = load_brand_kit(target)
+        except ReelError as exc:
+            failed += 1
+            err.print(f"[red]✗[/] {exc}")
+        else:
+            err.print(f"[green]✓[/] {kit.id}: {kit.name} ({len(kit.approvers)} approvers)")
+    if failed:
+        raise typer.Exit(2)
+
+
+def _result(flow_run_id: str, state_name: str, settings: Settings) -> dict[str, Any]:
+    from reelfactory import db
+
+    with db.session_for(settings.db_url) as session:
+        rows = db.publications_for_run(session=session, flow_run_id=flow_run_id)
+    out: dict[str, Any] = {"status": state_name.lower(), "flow_run_id": flow_run_id}
+    if state_name == "Completed" and rows:
+        first = rows[0]
+        out.update(
+            status="published", uri=first.uri, captions_uri=first.captions_uri, sha256=first.sha256,
+            duration_s=first.duration_s, width=first.width, height=first.height, link=first.link,
+            cuts=[{"aspect_ratio": r.aspect_ratio, "uri": r.uri, "captions_uri": r.captions_uri,
+                   "width": r.width, "height": r.height} for r in rows],
+        )
+    return out
+
+
+def run_brief(
+    brief_path: Path, *, approve_as: str | None, reject: bool, notes: str, serve: bool | None
+) -> dict[str, Any]:
+    """Pre-flight the brief, run it through the produce-video deployment, report the outcome."""
+    from reelfactory import orchestration as orch
+    from reelfactory.db import init_db
+    from reelfactory.intake import load_brief, plan
+    from reelfactory.stack import local_stack
+
+    settings = Settings()
+    brief = load_brief(brief_path)
+    # Everything that can be refused is refused here, before a server or a renderer starts.
+    p = plan(brief, brand_kits_dir=settings.brand_kits_dir, templates_dir=settings.templates_dir)
+    err.print(f"brief [bold]{brief.brief_id}[/]: {len(p.shot_list.shots)} shots, "
+              f"{p.shot_list.duration_s:g} s, {', '.join(r.value for r in brief.aspect_ratios)}")
+    init_db(settings.db_url)
+
+    with local_stack(settings, serve=serve) as stack:
+        flow_run_id = orch.submit(brief)
+        err.print(f"flow run: {stack.flow_run_url(flow_run_id)}")
+        started = time.monotonic()
+
+        def progress(w: orch.Watched) -> None:
+            err.print(f"  [{time.monotonic() - started:6.1f} s] {w.state_name} {w.message}".rstrip())
+
+        w = orch.wait_for(flow_run_id, orch.is_paused, timeout_s=RENDER_TIMEOUT_S, on_change=progress)
+        if orch.is_paused(w) and approve_as:
+            decision = "reject" if reject else "approve"
+            err.print(f"resuming as {approve_as}: {decision}")
+            key = orch.pause_key(w)
+            orch.resume(flow_run_id, approver=approve_as, decision=decision, notes=notes)
+            w = orch.wait_for(flow_run_id, lambda x: orch.paused_again(x, key),
+                              timeout_s=RENDER_TIMEOUT_S, on_change=progress)
+            if orch.is_paused(w):
+                reason = _last_refusal(flow_run_id, settings)
+                return {"status": "waiting", "flow_run_id": flow_run_id, "message": reason}
+        elif orch.is_paused(w):
+            err.print(f"[bold]waiting for a brand approver[/] at {stack.flow_run_url(flow_run_id)}")
+            w = orch.wait_for(flow_run_id, orch.is_final, timeout_s=settings.approval_timeout_s,
+                              on_change=progress)
+    out = _result(flow_run_id, w.state_name, settings)
+    if out["status"] != "published" and w.message:
+        out["message"] = w.message
+    return out
+
+
+def _last_refusal(flow_run_id: str, settings: Settings) -> str:
+    from reelfactory import db
+
+    with db.session_for(settings.db_url) as session:
+        rows = db.decisions_for_run(session=session, flow_run_id=flow_run_id)
+    return rows[-1].reason if rows else ""
+
+
+ApproveAs = Annotated[
+    str | None, typer.Option("--approve-as", help="Resume the approval step as this approver.")
+]
+Reject = Annotated[bool, typer.Option("--reject", help="With --approve-as: reject instead.")]
+Notes = Annotated[str, typer.Option("--notes", help="Approval notes for the audit trail.")]
+Serve = Annotated[
+    bool | None,
+    typer.Option("--serve/--no-serve", help="Serve the flows here (default: only with a local server)."),
+]
+EXIT_CODES = {"published": 0, "rejected": 0, "waiting": 3}
+
+
+def _run_and_report(path: Path, approve_as: str | None, reject: bool, notes: str, serve: bool | None) -> None:
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        out = run_brief(path, approve_as=approve_as, reject=reject, notes=notes, serve=serve)
+    except ReelError as exc:
+        raise fail(exc) from None
+    except (TimeoutError, RuntimeError) as exc:
+        raise fail(exc, code=1) from None
+    if out["status"] == "waiting":
+        err.print(f"[yellow]approval refused, the run is still waiting:[/] {out['message']}")
+    typer.echo(json.dumps(out))
+    raise typer.Exit(EXIT_CODES.get(out["status"], 1))
+
+
+@app.command()
+def produce(
+    brief_path: Annotated[Path, typer.Argument(help="Brief YAML file.")],
+    approve_as: ApproveAs = None,
+    reject: Reject = False,
+    notes: Notes = "",
+    serve: Serve = None,
+) -> None:
+    """Run a brief through the whole lane: expand, moderate, render, approve, publish."""
+    _run_and_report(brief_path, approve_as, reject, notes, serve)
+
+
+@app.command()
+def demo(approve_as: ApproveAs = None, reject: Reject = False, notes: Notes = "") -> None:
+    """Run the first example brief on the embedded defaults (local Prefect, local publish)."""
+    err.print(f"demo brief: {DEMO_BRIEF.relative_to(PROJECT_ROOT)}")
+    _run_and_report(DEMO_BRIEF, approve_as, reject, notes or "approved from reel demo", None)
+
+
+@app.command()
+def up() -> None:
+    """Start the local stack (Prefect server + UI, served flows) until Ctrl-C."""
+    from reelfactory.db import init_db
+    from reelfactory.stack import local_stack
+
+    settings = Settings()
+    init_db(settings.db_url)
+    err.print("starting the Prefect server and the served flows…")
+    with local_stack(settings, serve=True) as stack:
+        err.print(f"Prefect UI:  {stack.ui_url}")
+        err.print(f"Prefect API: {stack.api_url}")
+        err.print("deployment:  produce-video/produce-video  (Ctrl-C to stop)")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            err.print("stopping…")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,135 @@
+"""Our own records: publications and the approval audit trail.
+
+SQLite in the data directory by default; PostgreSQL by URL (``REEL_DB_URL``). The schema
+is owned by alembic (``reelfactory/migrations``); ``init_db`` upgrades to head.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+
+from sqlalchemy import Engine, UniqueConstraint
+from sqlmodel import Field, Session, SQLModel, create_engine, select
+
+from reelfactory.models import ApprovalDecision, Publication
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class PublicationRow(SQLModel, table=True):
+    __tablename__ = "publication"
+    __table_args__ = (UniqueConstraint("bucket", "key", "flow_run_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    brief_id: str = Field(index=True)
+    flow_run_id: str = Field(index=True)
+    aspect_ratio: str
+    bucket: str
+    key: str
+    uri: str
+    captions_key: str
+    captions_uri: str
+    sha256: str
+    size: int
+    duration_s: float
+    width: int
+    height: int
+    link: str
+    published_at: datetime
+
+
+class ApprovalAuditRow(SQLModel, table=True):
+    __tablename__ = "approval_audit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    brief_id: str = Field(index=True)
+    flow_run_id: str = Field(index=True)
+    approver: str
+    decision: str | None = None
+    accepted: bool
+    reason: str = ""
+    notes: str = ""
+    decided_at: datetime
+
+
+@cache
+def engine_for(url: str) -> Engine:
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return create_engine(url, pool_pre_ping=True)
+
+
+def init_db(url: str) -> Engine:
+    """Bring the schema to the newest migration."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    engine = engine_for(url)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    return engine
+
+
+@contextmanager
+def session_for(url: str) -> Iterator[Session]:
+    with Session(engine_for(url)) as session:
+        yield session
+
+
+def record_decision(*, session: Session, decision: ApprovalDecision) -> ApprovalAuditRow:
+    row = ApprovalAuditRow(
+        brief_id=decision.brief_id,
+        flow_run_id=decision.flow_run_id,
+        approver=decision.approver,
+        decision=decision.decision.value if decision.decision else None,
+        accepted=decision.accepted,
+        reason=decision.reason,
+        notes=decision.notes,
+        decided_at=decision.decided_at,
+    )
+    session.add(row)
+    session.commit()
+    session.refresh(row)
+    return row
+
+
+def record_publication(
+    *, session: Session, publication: Publication, at: datetime
+) -> PublicationRow:
+    """Insert once per (bucket, key, run): a retried publish step finds its row again."""
+    existing = session.exec(
+        select(PublicationRow).where(
+            PublicationRow.bucket == publication.bucket,
+            PublicationRow.key == publication.key,
+            PublicationRow.flow_run_id == publication.flow_run_id,
+        )
+    ).first()
+    if existing is not None:
+        return existing
+    row = PublicationRow(
+        **publication.model_dump(mode="json", exclude={"aspect_ratio"}),
+        aspect_ratio=publication.aspect_ratio.value,
+        published_at=at,
+    )
+    session.add(row)
+    session.commit()
+    session.refresh(row)
+    return row
+
+
+def publications_for_run(*, session: Session, flow_run_id: str) -> list[PublicationRow]:
+    stmt = select(PublicationRow).where(PublicationRow.flow_run_id == flow_run_id)
+    return list(session.exec(stmt.order_by(PublicationRow.id)))  # type: ignore[arg-type]
+
+
+def decisions_for_run(*, session: Session, flow_run_id: str) -> list[ApprovalAuditRow]:
+    stmt = select(ApprovalAuditRow).where(ApprovalAuditRow.flow_run_id == flow_run_id)
+    return list(session.exec(stmt.order_by(ApprovalAuditRow.id)))  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""Editing: the timeline (pure), caption files (pure) and the moviepy writer."""

@@ -1,0 +1,65 @@
+"""Media I/O helpers: atomic video writes, hashing and probing. No decisions here."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from moviepy import VideoClip
+from moviepy.video.io.ffmpeg_reader import ffmpeg_parse_infos
+
+CHUNK = 1 << 20
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temp path beside ``path``; move it into place only if the block succeeds."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.part{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_video(
+    clip: VideoClip, path: Path, *, fps: int, audio: bool, crf: int = 20, preset: str = "veryfast"
+) -> None:
+    """Encode H.264 (+AAC) MP4 with the moov atom up front, atomically."""
+    with atomic_path(path) as tmp:
+        clip.write_videofile(
+            str(tmp),
+            fps=fps,
+            codec="libx264",
+            audio=audio,
+            audio_codec="aac" if audio else None,
+            preset=preset,
+            temp_audiofile_path=str(path.parent),
+            ffmpeg_params=["-crf", str(crf), "-pix_fmt", "yuv420p", "-movflags", "+faststart"],
+            logger=None,
+        )
+
+
+def probe(path: Path) -> dict[str, Any]:
+    """Duration, size and fps of a video file, read with the ffmpeg that moviepy ships."""
+    info = ffmpeg_parse_infos(str(path))
+    width, height = info["video_size"]
+    return {
+        "duration_s": float(info["duration"]),
+        "width": int(width),
+        "height": int(height),
+        "fps": float(info["video_fps"]),
+    }

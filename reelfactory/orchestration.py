@@ -1,0 +1,101 @@
+"""Client side of the flows: submit by deployment name, watch, resume. No flow code here.
+
+The CLI, the web app and the tests use these; they go through the same Prefect API as the UI.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from uuid import UUID
+
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.deployments import run_deployment
+from prefect.flow_runs import resume_flow_run
+
+from reelfactory.models import Brief
+
+DEPLOYMENT = "produce-video/produce-video"
+FINAL = {StateType.COMPLETED, StateType.FAILED, StateType.CANCELLED, StateType.CRASHED}
+
+
+def submit(brief: Brief, *, deployment: str = DEPLOYMENT) -> str:
+    """Start a produce-video run for ``brief``; return its flow run id without waiting."""
+    run = run_deployment(
+        name=deployment,
+        parameters={"brief": brief.model_dump(mode="json")},
+        timeout=0,
+        tags=[f"brand:{brief.brand}", f"brief:{brief.brief_id}"],
+    )
+    return str(run.id)
+
+
+def read_run(flow_run_id: str) -> FlowRun:
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(UUID(flow_run_id))
+
+
+@dataclass(frozen=True)
+class Watched:
+    run: FlowRun
+
+    @property
+    def state_type(self) -> StateType | None:
+        return self.run.state.type if self.run.state else None
+
+    @property
+    def state_name(self) -> str:
+        return self.run.state.name if self.run.state else "Unknown"
+
+    @property
+    def message(self) -> str:
+        return (self.run.state.message or "") if self.run.state else ""
+
+
+def wait_for(
+    flow_run_id: str,
+    until: Callable[[Watched], bool],
+    *,
+    timeout_s: float,
+    poll_s: float = 0.5,
+    on_change: Callable[[Watched], None] | None = None,
+) -> Watched:
+    """Poll a flow run until ``until`` holds, a final state is reached, or time runs out."""
+    deadline = time.monotonic() + timeout_s
+    last = ""
+    while True:
+        watched = Watched(read_run(flow_run_id))
+        if on_change and watched.state_name != last:
+            on_change(watched)
+            last = watched.state_name
+        if until(watched) or watched.state_type in FINAL:
+            return watched
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"flow run {flow_run_id} still {watched.state_name} after {timeout_s:.0f} s")
+        time.sleep(poll_s)
+
+
+def is_paused(w: Watched) -> bool:
+    return w.state_type is StateType.PAUSED
+
+
+def is_final(w: Watched) -> bool:
+    return w.state_type in FINAL
+
+
+def resume(flow_run_id: str, *, approver: str, decision: str, notes: str = "") -> None:
+    """Answer the approval form, exactly as the UI's resume button does."""
+    resume_flow_run(
+        UUID(flow_run_id), run_input={"approver": approver, "decision": decision, "notes": notes}
+    )
+
+
+def pause_key(w: Watched) -> str | None:
+    return w.run.state.state_details.pause_key if w.run.state else None
+
+
+def paused_again(w: Watched, previous_key: str | None) -> bool:
+    """True once the run is paused on a different pause than ``previous_key`` (re-asked)."""
+    return is_paused(w) and pause_key(w) != previous_key

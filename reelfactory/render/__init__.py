@@ -1,0 +1,42 @@
+"""Rendering: one shot in, one video clip out, behind the ``Renderer`` protocol.
+
+The animatic renderer (CPU, no weights) is the built-in default. A diffusers backend will
+implement the same protocol; it is the only module allowed to import torch/diffusers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from reelfactory.models import Palette, Shot
+
+
+class RenderRequest(BaseModel):
+    """Everything a renderer needs for one shot; nothing it needs comes from globals."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    shot: Shot
+    shot_count: int = Field(gt=0)
+    width: int = Field(gt=0)
+    height: int = Field(gt=0)
+    palette: Palette
+    font: Path
+
+
+class Renderer(Protocol):
+    name: str
+
+    def render(self, request: RenderRequest, out_path: Path) -> None:
+        """Write an H.264 MP4 of exactly ``shot.frames`` frames at ``shot.fps`` to out_path."""
+        ...
+
+
+def get_renderer(name: str) -> Renderer:
+    if name == "animatic":
+        from reelfactory.render.animatic import AnimaticRenderer
+
+        return AnimaticRenderer()
+    raise ValueError(f"renderer: unknown renderer {name!r} (known: animatic)")

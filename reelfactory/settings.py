@@ -1,0 +1,65 @@
+"""One Settings object for the whole factory, read from ``REEL_*`` environment variables.
+
+Settings are read at the edges (the CLI, flow entry points) and passed down as arguments.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Configuration of one reelfactory installation."""
+
+    model_config = SettingsConfigDict(env_prefix="REEL_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(
+        default=PROJECT_ROOT / "reel-data",
+        description="Local state: database, asset store, local publish target, Prefect server DB.",
+    )
+    db_url: str = Field(default="", description="SQLAlchemy URL; SQLite in data_dir when empty.")
+    brand_kits_dir: Path = PROJECT_ROOT / "brand_kits"
+    templates_dir: Path = PROJECT_ROOT / "templates"
+
+    # Publishing. Credentials come from the standard AWS chain, never from here.
+    s3_endpoint_url: str | None = Field(default=None, description="S3 endpoint (for non-AWS).")
+    s3_bucket: str | None = Field(default=None, description="Publish bucket; local dir if unset.")
+    s3_region: str = "us-east-1"
+    publish_prefix: str = "published"
+
+    # Rendering.
+    renderer: Literal["animatic"] = "animatic"
+    render_short_edge: int = Field(
+        default=720, ge=64, le=2160, description="Short edge of every cut in pixels (720 -> 720p)."
+    )
+
+    # Approval.
+    approval_timeout_s: int = Field(default=7 * 24 * 3600, ge=1)
+    approval_poll_s: int = Field(default=2, ge=1, description="Seconds between checks while paused.")
+
+    # Local Prefect stack used by `reel demo` / `reel up` when PREFECT_API_URL is not set.
+    prefect_port: int = Field(default=4200, ge=0, le=65535)
+
+    @model_validator(mode="after")
+    def _default_db_url(self) -> Settings:
+        if not self.db_url:
+            self.db_url = f"sqlite:///{self.data_dir / 'reel.db'}"
+        return self
+
+    @property
+    def assets_dir(self) -> Path:
+        return self.data_dir / "assets"
+
+    @property
+    def local_publish_dir(self) -> Path:
+        return self.data_dir / "bucket"
+
+    @property
+    def publishes_to_s3(self) -> bool:
+        return self.s3_bucket is not None

@@ -1,0 +1,51 @@
+"""Assemble one cut (per aspect ratio) and its caption sidecars into the asset store."""
+
+from __future__ import annotations
+
+import time
+
+from prefect import get_run_logger, task
+
+from reelfactory.edit.assemble import assemble
+from reelfactory.edit.captions import to_srt, to_webvtt
+from reelfactory.edit.timeline import build_timeline
+from reelfactory.media import atomic_path, probe
+from reelfactory.models import AspectRatio, AssetRef, BrandKit, Cut, ShotList
+from reelfactory.settings import Settings
+from reelfactory.storage import LocalAssetStore
+
+
+@task(name="assemble-cut", retries=1, retry_delay_seconds=5)
+def assemble_cut(
+    shot_list: ShotList,
+    rendered: list[AssetRef],
+    kit: BrandKit,
+    ratio: AspectRatio,
+    flow_run_id: str,
+    settings: Settings,
+) -> Cut:
+    """Join the rendered shots, burn captions, and write the draft cut with its sidecars."""
+    logger = get_run_logger()
+    store = LocalAssetStore(settings.assets_dir)
+    width, height = ratio.size(settings.render_short_edge)
+    timeline = build_timeline(shot_list, rendered, ratio=ratio, width=width, height=height)
+    base = f"drafts/{shot_list.brief_id}/{flow_run_id}/{shot_list.brief_id}-{ratio.slug}"
+
+    refs = {}
+    for suffix, text, media_type in (
+        (".vtt", to_webvtt(timeline), "text/vtt"),
+        (".srt", to_srt(timeline), "application/x-subrip"),
+    ):
+        with atomic_path(store.path_for(base + suffix)) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+        refs[suffix] = store.ref(base + suffix, media_type)
+
+    started = time.perf_counter()
+    video_path = store.path_for(base + ".mp4")
+    assemble(timeline, [store.local_path(r) for r in rendered], kit, video_path)
+    video = store.ref(base + ".mp4", "video/mp4", **probe(video_path))
+    logger.info(
+        "cut %s: %dx%d, %.2f s, assembled in %.1f s",
+        ratio.value, width, height, video.duration_s or 0, time.perf_counter() - started,
+    )
+    return Cut(aspect_ratio=ratio, video=video, captions=refs[".vtt"])
