@@ -147,6 +147,7 @@ class S3Publisher:
                     Key=key,
                     Body=body,
                     ContentType=content_type,
+                    ChecksumAlgorithm="SHA256",
                     ChecksumSHA256=base64.b64encode(bytes.fromhex(digest)).decode(),
                     Metadata={**metadata, "sha256": digest},
                 )

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import webvtt
+
+from reelfactory.edit.assemble import assemble
+from reelfactory.edit.captions import to_srt, to_webvtt
+from reelfactory.edit.timeline import build_timeline
+from reelfactory.expand import expand, load_format
+from reelfactory.media import sha256_file
+from reelfactory.models import AspectRatio, AssetRef, BrandKit, Brief
+from reelfactory.render import RenderRequest, get_renderer
+from reelfactory.settings import PROJECT_ROOT
+from tests.media_checks import moov_before_mdat, probe
+
+
+def fake_refs(n: int) -> list[AssetRef]:
+    return [AssetRef(uri=f"file:///x/{i}.mp4", sha256="0" * 64, size=1, media_type="video/mp4")
+            for i in range(n)]
+
+
+def test_timeline_and_captions(aurora: BrandKit, brief: Brief) -> None:
+    shots = expand(brief, aurora, load_format(PROJECT_ROOT / "templates", brief.format))
+    tl = build_timeline(shots, fake_refs(3), ratio=AspectRatio.LANDSCAPE, width=170, height=96)
+    assert tl.duration_s == brief.duration_s
+    assert [c.start_s for c in tl.clips][0] == 0
+
+    vtt = to_webvtt(tl)
+    captions = webvtt.read_buffer(io.StringIO(vtt))
+    assert [c.text for c in captions] == [s.caption for s in shots.shots]
+    assert captions[0].start_time.in_milliseconds() == 0  # type: ignore[attr-defined]
+    assert captions[-1].end_time.in_milliseconds() == 15_000  # type: ignore[attr-defined]
+    assert captions[1].start == captions[0].end  # cues butt-join, no gaps
+    srt = to_srt(tl)
+    assert srt.startswith("1\n00:00:00,000 --> ") and "00:00:15,000" in srt
+
+
+def test_cue_text_cannot_break_out(aurora: BrandKit, brief: Brief) -> None:
+    tricky = brief.model_copy(update={"message": "a --> b\n\nWEBVTT"})
+    shots = expand(tricky, aurora, load_format(PROJECT_ROOT / "templates", brief.format))
+    tl = build_timeline(shots, fake_refs(3), ratio=AspectRatio.LANDSCAPE, width=170, height=96)
+    captions = webvtt.read_buffer(io.StringIO(to_webvtt(tl)))
+    assert len(captions) == 3
+
+
+def test_assemble_writes_faststart_h264_aac_of_exact_length(
+    tmp_path: Path, aurora: BrandKit, brief: Brief
+) -> None:
+    short = brief.model_copy(update={"duration_s": 6.0})
+    shots = expand(short, aurora, load_format(PROJECT_ROOT / "templates", brief.format))
+    w, h = AspectRatio.PORTRAIT.size(64)
+    refs, paths = [], []
+    for shot in shots.shots:
+        path = tmp_path / f"{shot.index}.mp4"
+        get_renderer("animatic").render(
+            RenderRequest(shot=shot, shot_count=3, width=w, height=h, palette=aurora.palette,
+                          font=aurora.font), path)
+        paths.append(path)
+        refs.append(AssetRef(uri=path.as_uri(), sha256=sha256_file(path), size=1, media_type="video/mp4"))
+    tl = build_timeline(shots, refs, ratio=AspectRatio.PORTRAIT, width=w, height=h)
+    out = tmp_path / "cut" / "final.mp4"
+    assemble(tl, paths, aurora, out)
+
+    p = probe(out)
+    assert (p.width, p.height) == (64, 114)
+    assert abs(p.frames - shots.total_frames) <= 1
+    assert (p.video_codec, p.audio_codec) == ("h264", "aac")
+    assert moov_before_mdat(out)
+    assert [f.name for f in out.parent.iterdir()] == ["final.mp4"]  # no temp files left
