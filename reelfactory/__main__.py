@@ -1,0 +1,3 @@
+from reelfactory.cli import main
+
+main()

@@ -1,0 +1,146 @@
+"""End to end on real parts: submit by deployment name, pause for approval, resume through
+the Prefect API (as the UI does), publish to S3 over HTTP, check the bytes that landed."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import webvtt
+import yaml
+from mypy_boto3_s3 import S3Client
+
+from reelfactory import db
+from reelfactory import orchestration as orch
+from reelfactory.models import AspectRatio, Brief
+from reelfactory.settings import PROJECT_ROOT
+from tests.conftest import TEST_SHORT_EDGE, brief_data, keys_in
+from tests.e2e.conftest import Lane
+from tests.media_checks import moov_before_mdat, probe
+
+pytestmark = pytest.mark.e2e
+
+APPROVER = "maya.chen@aurora-coffee.example"
+RUN_TIMEOUT_S = 240
+
+
+def submit_and_pause(brief: Brief) -> tuple[str, str | None]:
+    run_id = orch.submit(brief)
+    w = orch.wait_for(run_id, orch.is_paused, timeout_s=RUN_TIMEOUT_S)
+    assert orch.is_paused(w), f"run ended before approval: {w.state_name} {w.message}"
+    return run_id, orch.pause_key(w)
+
+
+def audit(lane: Lane, run_id: str) -> list[tuple[str, str | None, bool]]:
+    with db.session_for(lane.settings.db_url) as session:
+        return [(r.approver, r.decision, r.accepted)
+                for r in db.decisions_for_run(session=session, flow_run_id=run_id)]
+
+
+def prefix_of(brief: Brief) -> str:
+    return f"published/{brief.brand}/{brief.brief_id}/"
+
+
+def test_approved_brief_is_published_to_s3(lane: Lane, s3: S3Client, tmp_path: Path) -> None:
+    brief = Brief.model_validate(brief_data(id="e2e-approved"))
+    run_id, _ = submit_and_pause(brief)
+    assert keys_in(s3, lane.bucket, prefix_of(brief)) == []  # nothing before approval
+
+    orch.resume(run_id, approver=APPROVER, decision="approve", notes="on brand")
+    final = orch.wait_for(run_id, orch.is_final, timeout_s=RUN_TIMEOUT_S)
+    assert final.state_name == "Completed", final.message
+
+    key = f"{prefix_of(brief)}e2e-approved-16x9.mp4"
+    assert keys_in(s3, lane.bucket, prefix_of(brief)) == [key, key.replace(".mp4", ".vtt")]
+    body = s3.get_object(Bucket=lane.bucket, Key=key)
+    video = tmp_path / "cut.mp4"
+    video.write_bytes(body["Body"].read())
+    digest = hashlib.sha256(video.read_bytes()).hexdigest()
+    assert body["Metadata"]["sha256"] == digest
+    assert body["Metadata"]["approved-by"] == APPROVER
+
+    p = probe(video)
+    assert (p.width, p.height) == AspectRatio.LANDSCAPE.size(TEST_SHORT_EDGE)
+    assert abs(p.frames - brief.duration_s * 24) <= 1
+    assert (p.video_codec, p.audio_codec) == ("h264", "aac")
+    assert moov_before_mdat(video)
+
+    vtt = s3.get_object(Bucket=lane.bucket, Key=key.replace(".mp4", ".vtt"))["Body"].read().decode()
+    cues = webvtt.read_buffer(io.StringIO(vtt))
+    assert [c.text for c in cues] == [brief.message, brief.title, brief.call_to_action]
+
+    assert audit(lane, run_id) == [(APPROVER, "approve", True)]
+    with db.session_for(lane.settings.db_url) as session:
+        [pub] = db.publications_for_run(session=session, flow_run_id=run_id)
+    assert (pub.bucket, pub.key, pub.sha256, pub.size) == (lane.bucket, key, digest, video.stat().st_size)
+
+
+def test_rejected_run_publishes_nothing(lane: Lane, s3: S3Client) -> None:
+    brief = Brief.model_validate(brief_data(id="e2e-rejected"))
+    run_id, _ = submit_and_pause(brief)
+    orch.resume(run_id, approver=APPROVER, decision="reject", notes="logo too small")
+    final = orch.wait_for(run_id, orch.is_final, timeout_s=RUN_TIMEOUT_S)
+    assert final.state_name == "Rejected"
+    assert "logo too small" in final.message
+    assert keys_in(s3, lane.bucket, prefix_of(brief)) == []
+    assert audit(lane, run_id) == [(APPROVER, "reject", True)]
+    with db.session_for(lane.settings.db_url) as session:
+        assert db.publications_for_run(session=session, flow_run_id=run_id) == []
+
+
+def test_unlisted_approver_and_empty_resume_are_refused(lane: Lane, s3: S3Client) -> None:
+    brief = Brief.model_validate(brief_data(id="e2e-refused"))
+    run_id, key = submit_and_pause(brief)
+
+    orch.resume(run_id, approver="intruder@evil.example", decision="approve")
+    w = orch.wait_for(run_id, lambda x: orch.paused_again(x, key), timeout_s=60)
+    assert orch.is_paused(w), w.state_name  # still waiting, not published
+    key2 = orch.pause_key(w)
+
+    # Prefect accepts a resume with no input and hands the flow the form's initial data.
+    from uuid import UUID
+
+    from prefect.flow_runs import resume_flow_run
+
+    resume_flow_run(UUID(run_id))
+    w = orch.wait_for(run_id, lambda x: orch.paused_again(x, key2), timeout_s=60)
+    assert orch.is_paused(w), w.state_name
+    assert keys_in(s3, lane.bucket, prefix_of(brief)) == []
+
+    orch.resume(run_id, approver=APPROVER, decision="approve")
+    final = orch.wait_for(run_id, orch.is_final, timeout_s=RUN_TIMEOUT_S)
+    assert final.state_name == "Completed", final.message
+    assert audit(lane, run_id) == [
+        ("intruder@evil.example", None, False),
+        ("", None, False),
+        (APPROVER, "approve", True),
+    ]
+    assert len(keys_in(s3, lane.bucket, prefix_of(brief))) == 2
+
+
+def test_cli_produce_publishes_every_aspect_ratio(lane: Lane, s3: S3Client, tmp_path: Path) -> None:
+    """`reel produce` against a configured server: the same path the README's demo takes."""
+    example = PROJECT_ROOT / "examples" / "briefs" / "kestrel-bikes-commute.yaml"
+    data = yaml.safe_load(example.read_text())
+    brief = Brief.model_validate(data)
+    result = subprocess.run(
+        [sys.executable, "-m", "reelfactory", "produce", str(example),
+         "--approve-as", "sam.rivera@kestrel-bikes.example"],
+        env={**os.environ, **lane.env}, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
+        cwd=PROJECT_ROOT,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["status"] == "published"
+    assert out["uri"] == f"s3://{lane.bucket}/{prefix_of(brief)}{brief.brief_id}-9x16.mp4"
+    assert (out["width"], out["height"]) == AspectRatio.PORTRAIT.size(TEST_SHORT_EDGE)
+    assert abs(out["duration_s"] - brief.duration_s) <= 1 / 24
+    assert [c["aspect_ratio"] for c in out["cuts"]] == ["9:16", "16:9"]
+    assert len(keys_in(s3, lane.bucket, prefix_of(brief))) == 4
+    assert "flow run: http://127.0.0.1:" in result.stderr

@@ -1,0 +1,70 @@
+"""The `reel` command's refusals: one clear error naming field and value, before any work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from reelfactory.cli import app
+from tests.conftest import EXAMPLE_BRIEF, brief_data
+
+
+@pytest.fixture
+def runner(tmp_path: Path) -> CliRunner:
+    return CliRunner(env={"REEL_DATA_DIR": str(tmp_path / "data"), "PREFECT_API_URL": None})
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"brand": "acme-anvils"}, "brand: unknown brand kit 'acme-anvils'"),
+        ({"format": "opera-3h"}, "format: unknown template 'opera-3h'"),
+        ({"duration_s": 45}, "duration_s: 45 s is outside the 'social-teaser-15' range 6-30 s"),
+        ({"duration_s": -3}, "duration_s: Input should be greater than 0 (got -3)"),
+        ({"message": ""}, "message: String should have at least 1 character (got '')"),
+        ({"message": None}, "message: required field is missing"),
+        ({"message": "Miracle beans, guaranteed!"},
+         "brief.message contains brand-rules term 'miracle'"),
+        ({"audience": "fans of gore"}, "brief.audience contains violence term 'gore'"),
+        ({"aspect_ratios": ["4:3"]}, "aspect_ratios.0: Input should be '16:9', '9:16' or '1:1' (got '4:3')"),
+    ],
+)
+def test_bad_briefs_stop_before_any_work(
+    runner: CliRunner, tmp_path: Path, overrides: dict[str, object], expected: str
+) -> None:
+    data = brief_data(**overrides)
+    path = tmp_path / "brief.yaml"
+    path.write_text(yaml.safe_dump({k: v for k, v in data.items() if v is not None}))
+    result = runner.invoke(app, ["produce", str(path), "--approve-as", "maya.chen@aurora-coffee.example"])
+    assert result.exit_code == 2, result.output
+    assert expected in result.output
+    # Refused before anything started: no Prefect server, no database, no renders.
+    assert not (tmp_path / "data").exists()
+
+
+def test_missing_brief_file(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["produce", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 2
+    assert "nope.yaml: file not found" in result.output
+
+
+def test_expand_json(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["expand", str(EXAMPLE_BRIEF), "--json"])
+    assert result.exit_code == 0, result.output
+    import json
+
+    shots = json.loads(result.stdout)
+    assert sum(s["frames"] for s in shots["shots"]) == 15 * shots["fps"]
+
+
+def test_brand_kits_validate(runner: CliRunner, kits_copy: Path) -> None:
+    ok = runner.invoke(app, ["brand-kits", "validate"])
+    assert ok.exit_code == 0 and "aurora-coffee" in ok.output and "kestrel-bikes" in ok.output
+    (kits_copy / "kestrel-bikes" / "kit.yaml").write_text(
+        (kits_copy / "kestrel-bikes" / "kit.yaml").read_text().replace('"#ffcc00"', '"yellow"'))
+    bad = runner.invoke(app, ["brand-kits", "validate", str(kits_copy / "kestrel-bikes")])
+    assert bad.exit_code == 2
+    assert "palette.accent: not a #rrggbb colour: 'yellow'" in bad.output
