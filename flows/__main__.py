@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from prefect import serve
+from prefect.deployments.runner import RunnerDeployment
 
 from flows.produce_video import DEPLOYMENT_NAME, produce_video
 
 
 def main() -> None:
-    serve(produce_video.to_deployment(name=DEPLOYMENT_NAME), print_starting_message=True)
+    deployment = produce_video.to_deployment(name=DEPLOYMENT_NAME)
+    assert isinstance(deployment, RunnerDeployment)  # sync call of an async-dispatching method
+    serve(deployment, print_starting_message=True)
 
 
 if __name__ == "__main__":

@@ -7,15 +7,16 @@ effect is a task in ``tasks``.
 from __future__ import annotations
 
 from prefect import flow, get_run_logger, runtime
+from prefect.client.schemas.objects import State
 from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
-from prefect.states import Completed, State
+from prefect.states import Completed
 from pydantic import Field
 
 from reelfactory.approval import describe_for_approver, evaluate
 from reelfactory.intake import Plan
 from reelfactory.models import ApprovalDecision, Brief, Cut, Decision, RunOutcome
-from reelfactory.render import RenderRequest
+from reelfactory.render import requests_for
 from reelfactory.settings import Settings
 from tasks.approve import record_decision
 from tasks.assemble import assemble_cut
@@ -49,8 +50,12 @@ def wait_for_approval(
     while True:
         attempt += 1
         description = describe_for_approver(
-            brief=plan.brief, kit=plan.kit, shot_list=plan.shot_list, report=plan.report,
-            cuts=cuts, refusal=refusal,
+            brief=plan.brief,
+            kit=plan.kit,
+            shot_list=plan.shot_list,
+            report=plan.report,
+            cuts=cuts,
+            refusal=refusal,
         )
         form = pause_flow_run(
             wait_for_input=ApprovalForm.with_initial_data(description=description),
@@ -83,17 +88,17 @@ def produce_video(brief: Brief) -> RunOutcome | State:
     prepare_database(settings.db_url)
     plan = plan_brief(brief, settings)
     shots = plan.shot_list.shots
-    logger.info("brief %s: %d shots, %.2f s, moderation %s", brief.brief_id, len(shots),
-                plan.shot_list.duration_s, plan.report.verdict.value)
+    logger.info(
+        "brief %s: %d shots, %.2f s, moderation %s",
+        brief.brief_id,
+        len(shots),
+        plan.shot_list.duration_s,
+        plan.report.verdict.value,
+    )
 
     cuts: list[Cut] = []
     for ratio in brief.aspect_ratios:
-        width, height = ratio.size(settings.render_short_edge)
-        requests = [
-            RenderRequest(shot=s, shot_count=len(shots), width=width, height=height,
-                          palette=plan.kit.palette, font=plan.kit.font)
-            for s in shots
-        ]
+        requests = requests_for(plan.shot_list, plan.kit, ratio, settings.render_short_edge)
         rendered = [f.result() for f in [render_shot.submit(r, settings) for r in requests]]
         cuts.append(assemble_cut(plan.shot_list, rendered, plan.kit, ratio, flow_run_id, settings))
 

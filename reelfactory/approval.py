@@ -43,7 +43,7 @@ def evaluate(
         brief_id=brief.brief_id,
         flow_run_id=flow_run_id,
         approver=who,
-        decision=None if reason else Decision(decision),
+        decision=Decision(decision) if not reason and decision else None,
         notes=notes,
         accepted=not reason,
         reason=reason,
@@ -86,10 +86,17 @@ def describe_for_approver(
             f"[captions]({cut.captions.uri}) · {cut.video.width}×{cut.video.height}, "
             f"{cut.video.duration_s:.2f} s, sha256 `{cut.video.sha256[:12]}`"
         )
-    lines += ["", "## Shot list", "", "| # | role | s | caption | prompt |", "|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## Shot list",
+        "",
+        "| # | role | s | caption | prompt |",
+        "|---|---|---|---|---|",
+    ]
     for s in shot_list.shots:
         lines.append(
-            f"| {s.index + 1} | {s.role} | {s.duration_s:.2f} | {_cell(s.caption)} | {_cell(s.prompt)} |"
+            f"| {s.index + 1} | {s.role} | {s.duration_s:.2f} "
+            f"| {_cell(s.caption)} | {_cell(s.prompt)} |"
         )
     lines += ["", f"## Moderation: {report.verdict.value}"]
     lines += [f"- {f.describe()}" for f in report.findings] or ["- nothing flagged"]

@@ -25,7 +25,9 @@ def read_yaml(path: Path) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         raise InputError(str(path), [f"not valid YAML: {exc}"]) from None
     if not isinstance(data, dict):
-        raise InputError(str(path), [f"expected a mapping at the top level, got {type(data).__name__}"])
+        raise InputError(
+            str(path), [f"expected a mapping at the top level, got {type(data).__name__}"]
+        )
     return data
 
 

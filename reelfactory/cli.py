@@ -38,8 +38,11 @@ def expand(
 
     settings = Settings()
     try:
-        p = plan(load_brief(brief_path), brand_kits_dir=settings.brand_kits_dir,
-                 templates_dir=settings.templates_dir)
+        p = plan(
+            load_brief(brief_path),
+            brand_kits_dir=settings.brand_kits_dir,
+            templates_dir=settings.templates_dir,
+        )
     except ReelError as exc:
         raise fail(exc) from None
     if as_json:
@@ -52,13 +55,17 @@ def expand(
 
 @brand_kits_app.command("validate")
 def validate_kits(
-    path: Annotated[Path | None, typer.Argument(help="A kit folder or kit.yaml; all kits if omitted.")] = None,
+    path: Annotated[
+        Path | None, typer.Argument(help="A kit folder or kit.yaml; all kits if omitted.")
+    ] = None,
 ) -> None:
     """Validate brand kits; errors name the file, field and value."""
     from reelfactory.brand import KIT_FILE, load_brand_kit
 
     settings = Settings()
-    targets = [path] if path else sorted(p.parent for p in settings.brand_kits_dir.glob(f"*/{KIT_FILE}"))
+    targets = (
+        [path] if path else sorted(p.parent for p in settings.brand_kits_dir.glob(f"*/{KIT_FILE}"))
+    )
     if not targets:
         raise fail(ReelError(f"no brand kits under {settings.brand_kits_dir}"))
     failed = 0
@@ -83,10 +90,24 @@ def _result(flow_run_id: str, state_name: str, settings: Settings) -> dict[str, 
     if state_name == "Completed" and rows:
         first = rows[0]
         out.update(
-            status="published", uri=first.uri, captions_uri=first.captions_uri, sha256=first.sha256,
-            duration_s=first.duration_s, width=first.width, height=first.height, link=first.link,
-            cuts=[{"aspect_ratio": r.aspect_ratio, "uri": r.uri, "captions_uri": r.captions_uri,
-                   "width": r.width, "height": r.height} for r in rows],
+            status="published",
+            uri=first.uri,
+            captions_uri=first.captions_uri,
+            sha256=first.sha256,
+            duration_s=first.duration_s,
+            width=first.width,
+            height=first.height,
+            link=first.link,
+            cuts=[
+                {
+                    "aspect_ratio": r.aspect_ratio,
+                    "uri": r.uri,
+                    "captions_uri": r.captions_uri,
+                    "width": r.width,
+                    "height": r.height,
+                }
+                for r in rows
+            ],
         )
     return out
 
@@ -104,8 +125,10 @@ def run_brief(
     brief = load_brief(brief_path)
     # Everything that can be refused is refused here, before a server or a renderer starts.
     p = plan(brief, brand_kits_dir=settings.brand_kits_dir, templates_dir=settings.templates_dir)
-    err.print(f"brief [bold]{brief.brief_id}[/]: {len(p.shot_list.shots)} shots, "
-              f"{p.shot_list.duration_s:g} s, {', '.join(r.value for r in brief.aspect_ratios)}")
+    err.print(
+        f"brief [bold]{brief.brief_id}[/]: {len(p.shot_list.shots)} shots, "
+        f"{p.shot_list.duration_s:g} s, {', '.join(r.value for r in brief.aspect_ratios)}"
+    )
     init_db(settings.db_url)
 
     with local_stack(settings, serve=serve) as stack:
@@ -114,23 +137,35 @@ def run_brief(
         started = time.monotonic()
 
         def progress(w: orch.Watched) -> None:
-            err.print(f"  [{time.monotonic() - started:6.1f} s] {w.state_name} {w.message}".rstrip())
+            err.print(
+                f"  [{time.monotonic() - started:6.1f} s] {w.state_name} {w.message}".rstrip()
+            )
 
-        w = orch.wait_for(flow_run_id, orch.is_paused, timeout_s=RENDER_TIMEOUT_S, on_change=progress)
+        w = orch.wait_for(
+            flow_run_id, orch.is_paused, timeout_s=RENDER_TIMEOUT_S, on_change=progress
+        )
         if orch.is_paused(w) and approve_as:
             decision = "reject" if reject else "approve"
             err.print(f"resuming as {approve_as}: {decision}")
             key = orch.pause_key(w)
             orch.resume(flow_run_id, approver=approve_as, decision=decision, notes=notes)
-            w = orch.wait_for(flow_run_id, lambda x: orch.paused_again(x, key),
-                              timeout_s=RENDER_TIMEOUT_S, on_change=progress)
+            w = orch.wait_for(
+                flow_run_id,
+                lambda x: orch.paused_again(x, key),
+                timeout_s=RENDER_TIMEOUT_S,
+                on_change=progress,
+            )
             if orch.is_paused(w):
                 reason = _last_refusal(flow_run_id, settings)
                 return {"status": "waiting", "flow_run_id": flow_run_id, "message": reason}
         elif orch.is_paused(w):
             err.print(f"[bold]waiting for a brand approver[/] at {stack.flow_run_url(flow_run_id)}")
-            w = orch.wait_for(flow_run_id, orch.is_final, timeout_s=settings.approval_timeout_s,
-                              on_change=progress)
+            w = orch.wait_for(
+                flow_run_id,
+                orch.is_final,
+                timeout_s=settings.approval_timeout_s,
+                on_change=progress,
+            )
     out = _result(flow_run_id, w.state_name, settings)
     if out["status"] != "published" and w.message:
         out["message"] = w.message
@@ -152,12 +187,16 @@ Reject = Annotated[bool, typer.Option("--reject", help="With --approve-as: rejec
 Notes = Annotated[str, typer.Option("--notes", help="Approval notes for the audit trail.")]
 Serve = Annotated[
     bool | None,
-    typer.Option("--serve/--no-serve", help="Serve the flows here (default: only with a local server)."),
+    typer.Option(
+        "--serve/--no-serve", help="Serve the flows here (default: only with a local server)."
+    ),
 ]
 EXIT_CODES = {"published": 0, "rejected": 0, "waiting": 3}
 
 
-def _run_and_report(path: Path, approve_as: str | None, reject: bool, notes: str, serve: bool | None) -> None:
+def _run_and_report(
+    path: Path, approve_as: str | None, reject: bool, notes: str, serve: bool | None
+) -> None:
     logging.basicConfig(level=logging.WARNING)
     try:
         out = run_brief(path, approve_as=approve_as, reject=reject, notes=notes, serve=serve)

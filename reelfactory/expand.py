@@ -126,7 +126,10 @@ def expand(brief: Brief, kit: BrandKit, fmt: Format) -> ShotList:
     if abs(total - round(total)) > 1e-9:
         raise InputError(
             "brief",
-            [f"duration_s: {brief.duration_s:g} s is not a whole number of frames at {fmt.fps} fps"],
+            [
+                f"duration_s: {brief.duration_s:g} s is not a whole number of frames "
+                f"at {fmt.fps} fps"
+            ],
         )
     frames = allocate_frames(
         round(total), [s.weight for s in fmt.shots], minimum=round(fmt.min_shot_s * fmt.fps)
@@ -173,6 +176,4 @@ def expand(brief: Brief, kit: BrandKit, fmt: Format) -> ShotList:
                 seed=shot_seed(brief.brief_id, index),
             )
         )
-    return ShotList(
-        brief_id=brief.brief_id, brand=kit.id, format=fmt.id, fps=fmt.fps, shots=shots
-    )
+    return ShotList(brief_id=brief.brief_id, brand=kit.id, format=fmt.id, fps=fmt.fps, shots=shots)

@@ -29,6 +29,7 @@ def submit(brief: Brief, *, deployment: str = DEPLOYMENT) -> str:
         timeout=0,
         tags=[f"brand:{brief.brand}", f"brief:{brief.brief_id}"],
     )
+    assert isinstance(run, FlowRun)  # the sync call of an async-dispatching function
     return str(run.id)
 
 
@@ -47,7 +48,7 @@ class Watched:
 
     @property
     def state_name(self) -> str:
-        return self.run.state.name if self.run.state else "Unknown"
+        return (self.run.state.name or "Unknown") if self.run.state else "Unknown"
 
     @property
     def message(self) -> str:
@@ -73,7 +74,9 @@ def wait_for(
         if until(watched) or watched.state_type in FINAL:
             return watched
         if time.monotonic() > deadline:
-            raise TimeoutError(f"flow run {flow_run_id} still {watched.state_name} after {timeout_s:.0f} s")
+            raise TimeoutError(
+                f"flow run {flow_run_id} still {watched.state_name} after {timeout_s:.0f} s"
+            )
         time.sleep(poll_s)
 
 

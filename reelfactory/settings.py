@@ -41,7 +41,9 @@ class Settings(BaseSettings):
 
     # Approval.
     approval_timeout_s: int = Field(default=7 * 24 * 3600, ge=1)
-    approval_poll_s: int = Field(default=2, ge=1, description="Seconds between checks while paused.")
+    approval_poll_s: int = Field(
+        default=2, ge=1, description="Seconds between checks while paused."
+    )
 
     # Local Prefect stack used by `reel demo` / `reel up` when PREFECT_API_URL is not set.
     prefect_port: int = Field(default=4200, ge=0, le=65535)

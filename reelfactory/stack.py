@@ -58,7 +58,9 @@ def healthy(api_url: str) -> bool:
         return False
 
 
-def _wait(what: str, ready: object, proc: subprocess.Popen[bytes], timeout: float, log_path: Path) -> None:
+def _wait(
+    what: str, ready: object, proc: subprocess.Popen[bytes], timeout: float, log_path: Path
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -91,7 +93,11 @@ def _spawn(args: list[str], env: dict[str, str], log_path: Path) -> subprocess.P
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as out:
         return subprocess.Popen(
-            args, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT,
+            args,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=PROJECT_ROOT,
             start_new_session=True,
         )
 
@@ -115,7 +121,17 @@ def prefect_server(settings: Settings) -> Iterator[str]:
     log_path = settings.data_dir / "logs" / "prefect-server.log"
     env = server_env(settings)
     env.pop("PREFECT_API_URL", None)
-    args = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    args = [
+        sys.executable,
+        "-m",
+        "prefect",
+        "server",
+        "start",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     proc = _spawn(args, env, log_path)
     try:
         _wait("prefect server", lambda: healthy(api_url), proc, SERVER_START_TIMEOUT_S, log_path)
@@ -145,7 +161,13 @@ def served_flows(settings: Settings, api_url: str) -> Iterator[subprocess.Popen[
     log_path = settings.data_dir / "logs" / "served-flows.log"
     proc = _spawn([sys.executable, "-m", "flows"], env, log_path)
     try:
-        _wait("flow server", lambda: _deployment_exists(api_url), proc, SERVE_START_TIMEOUT_S, log_path)
+        _wait(
+            "flow server",
+            lambda: _deployment_exists(api_url),
+            proc,
+            SERVE_START_TIMEOUT_S,
+            log_path,
+        )
         yield proc
     finally:
         stop(proc, grace_s=15)

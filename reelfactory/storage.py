@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 from urllib.parse import unquote, urlparse
 
 from reelfactory.media import atomic_path, sha256_file
-from reelfactory.models import AssetRef, AspectRatio
+from reelfactory.models import AspectRatio, AssetRef
 from reelfactory.settings import Settings
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ class LocalAssetStore:
             sha256=sha256_file(path),
             size=path.stat().st_size,
             media_type=media_type,
-            **facts,  # type: ignore[arg-type]
+            **facts,
         )
 
     def local_path(self, ref: AssetRef) -> Path:

@@ -46,6 +46,10 @@ def assemble_cut(
     video = store.ref(base + ".mp4", "video/mp4", **probe(video_path))
     logger.info(
         "cut %s: %dx%d, %.2f s, assembled in %.1f s",
-        ratio.value, width, height, video.duration_s or 0, time.perf_counter() - started,
+        ratio.value,
+        width,
+        height,
+        video.duration_s or 0,
+        time.perf_counter() - started,
     )
     return Cut(aspect_ratio=ratio, video=video, captions=refs[".vtt"])

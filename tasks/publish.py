@@ -27,16 +27,23 @@ def publish_cut(
         "approved-by": approver,
         "aspect-ratio": cut.aspect_ratio.value,
     }
-    key_of = lambda suffix: publish_key(  # noqa: E731
-        settings.publish_prefix, kit.id, brief.brief_id, cut.aspect_ratio, suffix
-    )
+
+    def key_of(suffix: str) -> str:
+        prefix = settings.publish_prefix
+        return publish_key(prefix, kit.id, brief.brief_id, cut.aspect_ratio, suffix)
+
     captions = publisher.publish(
         store.local_path(cut.captions), key_of(".vtt"), content_type="text/vtt", metadata=metadata
     )
     video = publisher.publish(
         store.local_path(cut.video), key_of(".mp4"), content_type="video/mp4", metadata=metadata
     )
-    logger.info("%s %s (%d bytes)", "published" if video.uploaded else "already published", video.uri, video.size)
+    logger.info(
+        "%s %s (%d bytes)",
+        "published" if video.uploaded else "already published",
+        video.uri,
+        video.size,
+    )
     publication = Publication(
         brief_id=brief.brief_id,
         flow_run_id=flow_run_id,

@@ -92,7 +92,7 @@ def s3(s3_endpoint: str) -> S3Client:
 
 @pytest.fixture
 def bucket(s3: S3Client, request: pytest.FixtureRequest) -> str:
-    name = "reel-" + request.node.name.lower().replace("_", "-")[:40].strip("-")
+    name = "reel-" + str(request.node.name).lower().replace("_", "-")[:40].strip("-")
     s3.create_bucket(Bucket=name)
     return name
 

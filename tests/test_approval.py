@@ -11,7 +11,9 @@ APPROVER = "maya.chen@aurora-coffee.example"
 
 
 def judge(brief: Brief, kit: BrandKit, approver: str, decision: str | None):  # type: ignore[no-untyped-def]
-    return evaluate(brief=brief, kit=kit, flow_run_id="run-1", approver=approver, decision=decision, notes="n")
+    return evaluate(
+        brief=brief, kit=kit, flow_run_id="run-1", approver=approver, decision=decision, notes="n"
+    )
 
 
 def test_listed_approver_decides(brief: Brief, aurora: BrandKit) -> None:
@@ -26,12 +28,18 @@ def test_listed_approver_decides(brief: Brief, aurora: BrandKit) -> None:
     [
         ("", None, "approver: empty"),  # Prefect's resume-without-input: initial data
         ("", "approve", "approver: empty"),
-        ("intruder@evil.example", "approve", "not on the 'aurora-coffee' brand kit's approvers list"),
+        (
+            "intruder@evil.example",
+            "approve",
+            "not on the 'aurora-coffee' brand kit's approvers list",
+        ),
         (APPROVER, None, "decision: must be 'approve' or 'reject' (got None)"),
         (APPROVER, "maybe", "decision: must be 'approve' or 'reject' (got 'maybe')"),
     ],
 )
-def test_refusals(brief: Brief, aurora: BrandKit, approver: str, decision: str | None, reason: str) -> None:
+def test_refusals(
+    brief: Brief, aurora: BrandKit, approver: str, decision: str | None, reason: str
+) -> None:
     d = judge(brief, aurora, approver, decision)
     assert not d.accepted
     assert d.decision is None
@@ -47,7 +55,11 @@ def test_submitter_cannot_approve_own_brief(aurora: BrandKit, brief: Brief) -> N
 def test_description_holds_brief_shots_and_refusal(brief: Brief, aurora: BrandKit) -> None:
     shots = expand(brief, aurora, load_format(PROJECT_ROOT / "templates", brief.format))
     md = describe_for_approver(
-        brief=brief, kit=aurora, shot_list=shots, report=ModerationReport(subject="s"), cuts=[],
+        brief=brief,
+        kit=aurora,
+        shot_list=shots,
+        report=ModerationReport(subject="s"),
+        cuts=[],
         refusal="approver: 'x@y.z' is not listed",
     )
     assert brief.message in md and brief.call_to_action in md

@@ -34,9 +34,18 @@ def edit_kit(kits: Path, brand: str, **changes: object) -> Path:
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [
-        ({"palette": {"primary": "brown", "secondary": "#ffffff", "accent": "#ffffff",
-                      "background": "#000000", "text": "#ffffff"}},
-         "palette.primary: not a #rrggbb colour: 'brown'"),
+        (
+            {
+                "palette": {
+                    "primary": "brown",
+                    "secondary": "#ffffff",
+                    "accent": "#ffffff",
+                    "background": "#000000",
+                    "text": "#ffffff",
+                }
+            },
+            "palette.primary: not a #rrggbb colour: 'brown'",
+        ),
         ({"approvers": ["not-an-email"]}, "approvers.0: not an email address: 'not-an-email'"),
         ({"approvers": None}, "approvers: required field is missing"),
         ({"logo": "missing.png"}, "logo: file not found 'missing.png'"),

@@ -26,10 +26,15 @@ def runner(tmp_path: Path) -> CliRunner:
         ({"duration_s": -3}, "duration_s: Input should be greater than 0 (got -3)"),
         ({"message": ""}, "message: String should have at least 1 character (got '')"),
         ({"message": None}, "message: required field is missing"),
-        ({"message": "Miracle beans, guaranteed!"},
-         "brief.message contains brand-rules term 'miracle'"),
+        (
+            {"message": "Miracle beans, guaranteed!"},
+            "brief.message contains brand-rules term 'miracle'",
+        ),
         ({"audience": "fans of gore"}, "brief.audience contains violence term 'gore'"),
-        ({"aspect_ratios": ["4:3"]}, "aspect_ratios.0: Input should be '16:9', '9:16' or '1:1' (got '4:3')"),
+        (
+            {"aspect_ratios": ["4:3"]},
+            "aspect_ratios.0: Input should be '16:9', '9:16' or '1:1' (got '4:3')",
+        ),
     ],
 )
 def test_bad_briefs_stop_before_any_work(
@@ -38,7 +43,9 @@ def test_bad_briefs_stop_before_any_work(
     data = brief_data(**overrides)
     path = tmp_path / "brief.yaml"
     path.write_text(yaml.safe_dump({k: v for k, v in data.items() if v is not None}))
-    result = runner.invoke(app, ["produce", str(path), "--approve-as", "maya.chen@aurora-coffee.example"])
+    result = runner.invoke(
+        app, ["produce", str(path), "--approve-as", "maya.chen@aurora-coffee.example"]
+    )
     assert result.exit_code == 2, result.output
     assert expected in result.output
     # Refused before anything started: no Prefect server, no database, no renders.
@@ -64,7 +71,8 @@ def test_brand_kits_validate(runner: CliRunner, kits_copy: Path) -> None:
     ok = runner.invoke(app, ["brand-kits", "validate"])
     assert ok.exit_code == 0 and "aurora-coffee" in ok.output and "kestrel-bikes" in ok.output
     (kits_copy / "kestrel-bikes" / "kit.yaml").write_text(
-        (kits_copy / "kestrel-bikes" / "kit.yaml").read_text().replace('"#ffcc00"', '"yellow"'))
+        (kits_copy / "kestrel-bikes" / "kit.yaml").read_text().replace('"#ffcc00"', '"yellow"')
+    )
     bad = runner.invoke(app, ["brand-kits", "validate", str(kits_copy / "kestrel-bikes")])
     assert bad.exit_code == 2
     assert "palette.accent: not a #rrggbb colour: 'yellow'" in bad.output

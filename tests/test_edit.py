@@ -11,28 +11,30 @@ from reelfactory.edit.timeline import build_timeline
 from reelfactory.expand import expand, load_format
 from reelfactory.media import sha256_file
 from reelfactory.models import AspectRatio, AssetRef, BrandKit, Brief
-from reelfactory.render import RenderRequest, get_renderer
+from reelfactory.render import get_renderer, requests_for
 from reelfactory.settings import PROJECT_ROOT
 from tests.media_checks import moov_before_mdat, probe
 
 
 def fake_refs(n: int) -> list[AssetRef]:
-    return [AssetRef(uri=f"file:///x/{i}.mp4", sha256="0" * 64, size=1, media_type="video/mp4")
-            for i in range(n)]
+    return [
+        AssetRef(uri=f"file:///x/{i}.mp4", sha256="0" * 64, size=1, media_type="video/mp4")
+        for i in range(n)
+    ]
 
 
 def test_timeline_and_captions(aurora: BrandKit, brief: Brief) -> None:
     shots = expand(brief, aurora, load_format(PROJECT_ROOT / "templates", brief.format))
     tl = build_timeline(shots, fake_refs(3), ratio=AspectRatio.LANDSCAPE, width=170, height=96)
     assert tl.duration_s == brief.duration_s
-    assert [c.start_s for c in tl.clips][0] == 0
+    assert tl.clips[0].start_s == 0
 
     vtt = to_webvtt(tl)
     captions = webvtt.read_buffer(io.StringIO(vtt))
-    assert [c.text for c in captions] == [s.caption for s in shots.shots]
-    assert captions[0].start_time.in_milliseconds() == 0  # type: ignore[attr-defined]
-    assert captions[-1].end_time.in_milliseconds() == 15_000  # type: ignore[attr-defined]
-    assert captions[1].start == captions[0].end  # cues butt-join, no gaps
+    assert [c.text for c in captions.captions] == [s.caption for s in shots.shots]
+    assert captions.captions[0].start_time.in_milliseconds() == 0
+    assert captions.captions[-1].end_time.in_milliseconds() == 15_000
+    assert captions.captions[1].start == captions.captions[0].end  # cues butt-join, no gaps
     srt = to_srt(tl)
     assert srt.startswith("1\n00:00:00,000 --> ") and "00:00:15,000" in srt
 
@@ -50,16 +52,15 @@ def test_assemble_writes_faststart_h264_aac_of_exact_length(
 ) -> None:
     short = brief.model_copy(update={"duration_s": 6.0})
     shots = expand(short, aurora, load_format(PROJECT_ROOT / "templates", brief.format))
-    w, h = AspectRatio.PORTRAIT.size(64)
     refs, paths = [], []
-    for shot in shots.shots:
-        path = tmp_path / f"{shot.index}.mp4"
-        get_renderer("animatic").render(
-            RenderRequest(shot=shot, shot_count=3, width=w, height=h, palette=aurora.palette,
-                          font=aurora.font), path)
+    for req in requests_for(shots, aurora, AspectRatio.PORTRAIT, 64):
+        path = tmp_path / f"{req.shot.index}.mp4"
+        get_renderer("animatic").render(req, path)
         paths.append(path)
-        refs.append(AssetRef(uri=path.as_uri(), sha256=sha256_file(path), size=1, media_type="video/mp4"))
-    tl = build_timeline(shots, refs, ratio=AspectRatio.PORTRAIT, width=w, height=h)
+        refs.append(
+            AssetRef(uri=path.as_uri(), sha256=sha256_file(path), size=1, media_type="video/mp4")
+        )
+    tl = build_timeline(shots, refs, ratio=AspectRatio.PORTRAIT, width=64, height=114)
     out = tmp_path / "cut" / "final.mp4"
     assemble(tl, paths, aurora, out)
 

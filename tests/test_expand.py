@@ -59,25 +59,33 @@ def test_brief_text_is_data_not_template(aurora: BrandKit, payload: str) -> None
 
 
 def test_duration_outside_format_range(aurora: BrandKit) -> None:
-    with pytest.raises(InputError, match=r"duration_s: 45 s is outside the 'social-teaser-15' range 6-30 s"):
+    with pytest.raises(
+        InputError, match=r"duration_s: 45 s is outside the 'social-teaser-15' range 6-30 s"
+    ):
         shot_list_for(aurora, duration_s=45)
 
 
 def test_duration_must_be_whole_frames(aurora: BrandKit) -> None:
-    with pytest.raises(InputError, match=r"duration_s: 15.01 s is not a whole number of frames at 24 fps"):
+    with pytest.raises(
+        InputError, match=r"duration_s: 15.01 s is not a whole number of frames at 24 fps"
+    ):
         shot_list_for(aurora, duration_s=15.01)
 
 
 def test_unknown_template_lists_known_ones() -> None:
-    with pytest.raises(InputError, match=r"format: unknown template 'opera-3h' \(known: .*social-teaser-15"):
+    with pytest.raises(
+        InputError, match=r"format: unknown template 'opera-3h' \(known: .*social-teaser-15"
+    ):
         load_format(TEMPLATES, "opera-3h")
 
 
 def test_broken_format_yaml_names_file_and_field(tmp_path: Path) -> None:
     folder = tmp_path / "bad-format"
     folder.mkdir()
-    (folder / "format.yaml").write_text("id: bad-format\nname: Bad\nfps: 0\nduration_s: {min: 5, max: 9}\n"
-                                        "min_shot_s: 1\nshots: [{role: a, weight: 1}]\n")
+    (folder / "format.yaml").write_text(
+        "id: bad-format\nname: Bad\nfps: 0\nduration_s: {min: 5, max: 9}\n"
+        "min_shot_s: 1\nshots: [{role: a, weight: 1}]\n"
+    )
     with pytest.raises(InputError) as info:
         load_format(tmp_path, "bad-format")
     assert str(folder / "format.yaml") in str(info.value)

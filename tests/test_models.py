@@ -61,5 +61,7 @@ def test_report_verdict_is_the_worst_finding() -> None:
         )
 
     assert ModerationReport(subject="s").verdict is Verdict.ALLOW
-    report = ModerationReport(subject="s", findings=[finding(Verdict.REVIEW), finding(Verdict.BLOCK)])
+    report = ModerationReport(
+        subject="s", findings=[finding(Verdict.REVIEW), finding(Verdict.BLOCK)]
+    )
     assert report.verdict is Verdict.BLOCK

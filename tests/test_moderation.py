@@ -61,7 +61,11 @@ def test_clean_brief_is_allowed(aurora: BrandKit, brief: Brief) -> None:
 def test_plan_stops_banned_brief_before_expansion() -> None:
     brief = Brief.model_validate(brief_data(message="The cheap way to wake up"))
     with pytest.raises(ModerationBlocked) as info:
-        plan(brief, brand_kits_dir=PROJECT_ROOT / "brand_kits", templates_dir=PROJECT_ROOT / "templates")
+        plan(
+            brief,
+            brand_kits_dir=PROJECT_ROOT / "brand_kits",
+            templates_dir=PROJECT_ROOT / "templates",
+        )
     message = str(info.value)
     assert "brief.message contains brand-rules term 'cheap'" in message
     assert "'The cheap way to wake up'" in message

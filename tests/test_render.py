@@ -4,20 +4,36 @@ from pathlib import Path
 
 import numpy as np
 
-from reelfactory.models import BrandKit, Shot
-from reelfactory.render import RenderRequest, get_renderer
-from reelfactory.render.cache import shot_cache_key
+from reelfactory.models import AspectRatio, BrandKit, Brief, Shot
+from reelfactory.render import Renderer, RenderRequest, get_renderer, requests_for
+from reelfactory.render.cache import render_cached, shot_cache_key
+from reelfactory.storage import LocalAssetStore
 from tests.media_checks import frame_at, probe
 
 
 def request(kit: BrandKit, **shot_overrides: object) -> RenderRequest:
-    shot = Shot(index=0, role="hook", prompt="A barista pours latte art at dawn.", caption="Hi",
-                frames=30, fps=24, seed=7)
-    return RenderRequest(shot=shot.model_copy(update=shot_overrides), shot_count=3, width=128,
-                         height=72, palette=kit.palette, font=kit.font)
+    shot = Shot(
+        index=0,
+        role="hook",
+        prompt="A barista pours latte art at dawn.",
+        caption="Hi",
+        frames=30,
+        fps=24,
+        seed=7,
+    )
+    return RenderRequest(
+        shot=shot.model_copy(update=shot_overrides),
+        shot_count=3,
+        width=128,
+        height=72,
+        palette=kit.palette,
+        font=kit.font,
+    )
 
 
-def test_animatic_clip_has_exact_frames_size_and_brand_colours(tmp_path: Path, aurora: BrandKit) -> None:
+def test_animatic_clip_has_exact_frames_size_and_brand_colours(
+    tmp_path: Path, aurora: BrandKit
+) -> None:
     out = tmp_path / "shot.mp4"
     get_renderer("animatic").render(request(aurora), out)
     p = probe(out)
@@ -50,3 +66,42 @@ def test_cache_key_covers_what_changes_pixels(aurora: BrandKit) -> None:
     ]
     assert len({key, *(shot_cache_key("animatic", r) for r in changed)}) == 5
     assert shot_cache_key("other-renderer", base) != key
+
+
+class CountingRenderer:
+    """The real animatic renderer, counting how often it is asked to render."""
+
+    def __init__(self, inner: Renderer) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.calls = 0
+
+    def render(self, request: RenderRequest, out_path: Path) -> None:
+        self.calls += 1
+        self.inner.render(request, out_path)
+
+
+def test_render_cached_renders_once_and_reuses(tmp_path: Path, aurora: BrandKit) -> None:
+    renderer = CountingRenderer(get_renderer("animatic"))
+    store = LocalAssetStore(tmp_path / "assets")
+    first = render_cached(renderer, request(aurora), store)
+    again = render_cached(renderer, request(aurora), store)
+    other = render_cached(renderer, request(aurora, prompt="Something else"), store)
+    assert (first.reused, again.reused, other.reused) == (False, True, False)
+    assert renderer.calls == 2
+    assert again.ref == first.ref and other.ref.sha256 != first.ref.sha256
+    assert (first.ref.width, first.ref.height) == (128, 72)
+    assert sorted(p.name for p in (tmp_path / "assets" / "shots").iterdir()) == sorted(
+        [f"{shot_cache_key('animatic', request(aurora))}.mp4", other.ref.uri.rsplit("/", 1)[1]]
+    )
+
+
+def test_requests_for_frames_every_shot_for_the_ratio(aurora: BrandKit, brief: Brief) -> None:
+    from reelfactory.expand import expand, load_format
+    from reelfactory.settings import PROJECT_ROOT
+
+    shots = expand(brief, aurora, load_format(PROJECT_ROOT / "templates", brief.format))
+    reqs = requests_for(shots, aurora, AspectRatio.PORTRAIT, 720)
+    assert [r.shot for r in reqs] == shots.shots
+    assert {(r.width, r.height, r.shot_count) for r in reqs} == {(720, 1280, len(shots.shots))}
+    assert reqs[0].palette == aurora.palette and reqs[0].font == aurora.font

@@ -11,7 +11,13 @@ from mypy_boto3_s3 import S3Client
 from reelfactory.media import atomic_path
 from reelfactory.models import AspectRatio
 from reelfactory.settings import Settings
-from reelfactory.storage import LocalAssetStore, LocalPublisher, S3Publisher, publish_key, publisher_for
+from reelfactory.storage import (
+    LocalAssetStore,
+    LocalPublisher,
+    S3Publisher,
+    publish_key,
+    publisher_for,
+)
 
 
 @pytest.fixture
@@ -31,8 +37,12 @@ def test_s3_publish_checksums_metadata_and_link(s3: S3Client, bucket: str, video
     key = "published/b/x/x-16x9.mp4"
     obj = publisher.publish(video, key, content_type="video/mp4", metadata={"brief-id": "x"})
     digest = hashlib.sha256(video.read_bytes()).hexdigest()
-    assert (obj.uri, obj.sha256, obj.size, obj.uploaded) == (f"s3://{bucket}/{key}", digest,
-                                                             video.stat().st_size, True)
+    assert (obj.uri, obj.sha256, obj.size, obj.uploaded) == (
+        f"s3://{bucket}/{key}",
+        digest,
+        video.stat().st_size,
+        True,
+    )
     head = s3.head_object(Bucket=bucket, Key=key)
     assert head["Metadata"] == {"brief-id": "x", "sha256": digest}
     assert head["ContentType"] == "video/mp4"
@@ -65,7 +75,9 @@ def test_local_publish_mirrors_layout_and_is_idempotent(tmp_path: Path, video: P
     dest = tmp_path / "bucket" / "published" / "a" / "b.mp4"
     assert dest.read_bytes() == video.read_bytes()
     assert obj.uri == dest.as_uri() and obj.uploaded
-    assert not publisher.publish(video, "published/a/b.mp4", content_type="video/mp4", metadata={}).uploaded
+    assert not publisher.publish(
+        video, "published/a/b.mp4", content_type="video/mp4", metadata={}
+    ).uploaded
 
 
 def test_atomic_path_leaves_nothing_on_failure(tmp_path: Path) -> None:

@@ -62,7 +62,9 @@ def assemble(timeline: Timeline, sources: list[Path], kit: BrandKit, out_path: P
                 text = caption_clip(clip.caption, kit, w, h)
                 y = int(h * 0.94) - text.h
                 layers.append(
-                    text.with_start(clip.start_s).with_duration(clip.duration_s).with_position(("center", y))
+                    text.with_start(clip.start_s)
+                    .with_duration(clip.duration_s)
+                    .with_position(("center", y))
                 )
         final = CompositeVideoClip(layers, size=(w, h)).with_duration(timeline.duration_s)
         final = final.with_audio(AudioClip(_silence, duration=timeline.duration_s, fps=AUDIO_FPS))

@@ -25,7 +25,9 @@ def to_webvtt(timeline: Timeline) -> str:
     blocks = ["WEBVTT"]
     for n, (start, end, text) in enumerate(_cues(timeline), start=1):
         # "-->" inside cue text would end the cue early; WebVTT has no escape for it.
-        blocks.append(f"{n}\n{_stamp(start, '.')} --> {_stamp(end, '.')}\n{text.replace('-->', '→')}")
+        blocks.append(
+            f"{n}\n{_stamp(start, '.')} --> {_stamp(end, '.')}\n{text.replace('-->', '→')}"
+        )
     return "\n\n".join(blocks) + "\n"
 
 

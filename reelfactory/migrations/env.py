@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from reelfactory.db import SQLModel  # noqa: F401  (tables register on import)
+import reelfactory.db  # noqa: F401  (tables register on import)
 
 config = context.config
 connection = config.attributes.get("connection")

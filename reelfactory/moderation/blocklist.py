@@ -12,7 +12,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
-from reelfactory.models import BrandKit, Brief, ModerationFinding, ModerationReport, ShotList, Verdict
+from reelfactory.models import (
+    BrandKit,
+    Brief,
+    ModerationFinding,
+    ModerationReport,
+    ShotList,
+    Verdict,
+)
 
 # A deliberately small built-in list: the categories a brand never ships. The classifier
 # layers (moderation issue) carry the real recall; this catches the unambiguous cases.
@@ -73,7 +80,9 @@ class Blocklist:
 def blocklists_for(kit: BrandKit) -> list[Blocklist]:
     lists = [Blocklist("blocklist:builtin", BUILTIN_BLOCKLIST)]
     if kit.banned_terms:
-        lists.append(Blocklist(f"blocklist:brand:{kit.id}", {"brand-rules": tuple(kit.banned_terms)}))
+        lists.append(
+            Blocklist(f"blocklist:brand:{kit.id}", {"brand-rules": tuple(kit.banned_terms)})
+        )
     return lists
 
 
@@ -97,6 +106,9 @@ def moderate_shots(
 ) -> ModerationReport:
     fields = []
     for shot in shot_list.shots:
-        fields += [(f"shot[{shot.index}].prompt", shot.prompt), (f"shot[{shot.index}].caption", shot.caption)]
+        fields += [
+            (f"shot[{shot.index}].prompt", shot.prompt),
+            (f"shot[{shot.index}].caption", shot.caption),
+        ]
     findings = list(prior.findings if prior else []) + scan(fields, blocklists_for(kit))
     return ModerationReport(subject=f"brief {shot_list.brief_id}", findings=findings)

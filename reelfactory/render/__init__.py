@@ -11,7 +11,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from reelfactory.models import Palette, Shot
+from reelfactory.models import AspectRatio, BrandKit, Palette, Shot, ShotList
 
 
 class RenderRequest(BaseModel):
@@ -24,6 +24,25 @@ class RenderRequest(BaseModel):
     height: int = Field(gt=0)
     palette: Palette
     font: Path
+
+
+def requests_for(
+    shot_list: ShotList, kit: BrandKit, ratio: AspectRatio, short_edge: int
+) -> list[RenderRequest]:
+    """One request per shot of ``shot_list``, framed for ``ratio``. Pure."""
+    width, height = ratio.size(short_edge)
+    count = len(shot_list.shots)
+    return [
+        RenderRequest(
+            shot=shot,
+            shot_count=count,
+            width=width,
+            height=height,
+            palette=kit.palette,
+            font=kit.font,
+        )
+        for shot in shot_list.shots
+    ]
 
 
 class Renderer(Protocol):

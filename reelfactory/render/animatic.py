@@ -97,7 +97,9 @@ class AnimaticRenderer:
             p = min(1.0, max(0.0, t * fps / max(1, frames - 1)))
             cw_t, ch_t = cw - (cw - w) * p, ch - (ch - h) * p
             left, top = (cw - cw_t) / 2, (ch - ch_t) / 2
-            frame = canvas.resize((w, h), Image.Resampling.BILINEAR, box=(left, top, left + cw_t, top + ch_t))
+            frame = canvas.resize(
+                (w, h), Image.Resampling.BILINEAR, box=(left, top, left + cw_t, top + ch_t)
+            )
             frame.paste(badge, (margin, margin), badge)
             return np.asarray(frame)
 

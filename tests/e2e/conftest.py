@@ -45,7 +45,14 @@ def lane(
         for key, value in env.items():
             mp.setenv(key, value)
         settings = Settings()
-        with prefect_server(settings) as api_url, served_flows(settings, api_url):
-            with temporary_settings(updates={PREFECT_API_URL: api_url}):
-                yield Lane(settings=settings, api_url=api_url, bucket=E2E_BUCKET,
-                           env={**env, "PREFECT_API_URL": api_url})
+        with (
+            prefect_server(settings) as api_url,
+            served_flows(settings, api_url),
+            temporary_settings(updates={PREFECT_API_URL: api_url}),
+        ):
+            yield Lane(
+                settings=settings,
+                api_url=api_url,
+                bucket=E2E_BUCKET,
+                env={**env, "PREFECT_API_URL": api_url},
+            )

@@ -39,8 +39,10 @@ def submit_and_pause(brief: Brief) -> tuple[str, str | None]:
 
 def audit(lane: Lane, run_id: str) -> list[tuple[str, str | None, bool]]:
     with db.session_for(lane.settings.db_url) as session:
-        return [(r.approver, r.decision, r.accepted)
-                for r in db.decisions_for_run(session=session, flow_run_id=run_id)]
+        return [
+            (r.approver, r.decision, r.accepted)
+            for r in db.decisions_for_run(session=session, flow_run_id=run_id)
+        ]
 
 
 def prefix_of(brief: Brief) -> str:
@@ -73,12 +75,17 @@ def test_approved_brief_is_published_to_s3(lane: Lane, s3: S3Client, tmp_path: P
 
     vtt = s3.get_object(Bucket=lane.bucket, Key=key.replace(".mp4", ".vtt"))["Body"].read().decode()
     cues = webvtt.read_buffer(io.StringIO(vtt))
-    assert [c.text for c in cues] == [brief.message, brief.title, brief.call_to_action]
+    assert [c.text for c in cues.captions] == [brief.message, brief.title, brief.call_to_action]
 
     assert audit(lane, run_id) == [(APPROVER, "approve", True)]
     with db.session_for(lane.settings.db_url) as session:
         [pub] = db.publications_for_run(session=session, flow_run_id=run_id)
-    assert (pub.bucket, pub.key, pub.sha256, pub.size) == (lane.bucket, key, digest, video.stat().st_size)
+    assert (pub.bucket, pub.key, pub.sha256, pub.size) == (
+        lane.bucket,
+        key,
+        digest,
+        video.stat().st_size,
+    )
 
 
 def test_rejected_run_publishes_nothing(lane: Lane, s3: S3Client) -> None:
@@ -130,9 +137,19 @@ def test_cli_produce_publishes_every_aspect_ratio(lane: Lane, s3: S3Client, tmp_
     data = yaml.safe_load(example.read_text())
     brief = Brief.model_validate(data)
     result = subprocess.run(
-        [sys.executable, "-m", "reelfactory", "produce", str(example),
-         "--approve-as", "sam.rivera@kestrel-bikes.example"],
-        env={**os.environ, **lane.env}, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
+        [
+            sys.executable,
+            "-m",
+            "reelfactory",
+            "produce",
+            str(example),
+            "--approve-as",
+            "sam.rivera@kestrel-bikes.example",
+        ],
+        env={**os.environ, **lane.env},
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
         cwd=PROJECT_ROOT,
     )
     assert result.returncode == 0, result.stderr[-3000:]
