@@ -1,0 +1,35 @@
+"""The production deployment files point at code that exists, under the names clients use."""
+
+from __future__ import annotations
+
+import importlib
+
+import yaml
+
+from flows.produce_video import DEPLOYMENT_NAME, FLOW_NAME
+from reelfactory.orchestration import DEPLOYMENT
+from reelfactory.settings import PROJECT_ROOT
+
+INFRA = PROJECT_ROOT / "infra"
+
+
+def test_prefect_yaml_deploys_the_flow_clients_start_by_name() -> None:
+    spec = yaml.safe_load((INFRA / "prefect.yaml").read_text())
+    [deployment] = spec["deployments"]
+    path, attr = deployment["entrypoint"].split(":")
+    assert (PROJECT_ROOT / path).is_file()
+    module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+    flow = getattr(module, attr)
+    assert f"{flow.name}/{deployment['name']}" == DEPLOYMENT == f"{FLOW_NAME}/{DEPLOYMENT_NAME}"
+    assert deployment["work_pool"]["name"] == "cpu"
+
+
+def test_compose_wires_the_worker_to_the_server_and_postgres() -> None:
+    compose = yaml.safe_load((INFRA / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert set(services) == {"postgres", "prefect-server", "worker"}
+    worker_env = services["worker"]["environment"]
+    assert worker_env["PREFECT_API_URL"] == "http://prefect-server:4200/api"
+    assert worker_env["REEL_DB_URL"].startswith("postgresql+psycopg://")
+    assert services["worker"]["build"]["dockerfile"] == "infra/Dockerfile"
+    assert (INFRA / "Dockerfile").is_file()
