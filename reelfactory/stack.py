@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,10 +150,17 @@ def _deployment_exists(api_url: str) -> bool:
 
 
 @contextmanager
-def served_flows(settings: Settings, api_url: str) -> Iterator[subprocess.Popen[bytes]]:
-    """Serve our flows (``python -m flows``) against ``api_url`` until the block exits."""
+def served_flows(
+    settings: Settings, api_url: str, extra_env: Mapping[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Serve our flows (``python -m flows``) against ``api_url`` until the block exits.
+
+    The flows read their ``Settings`` from the environment: ``extra_env`` (e.g. ``REEL_*``)
+    is added to this process's environment for the child only.
+    """
     env = {
         **os.environ,
+        **(extra_env or {}),
         **QUIET,
         "PREFECT_API_URL": api_url,
         "PREFECT_RUNNER_POLL_FREQUENCY": os.environ.get("PREFECT_RUNNER_POLL_FREQUENCY", "1"),

@@ -26,8 +26,18 @@ EXAMPLE_BRIEF = PROJECT_ROOT / "examples" / "briefs" / "aurora-coffee-launch.yam
 TEST_SHORT_EDGE = 96  # small frames keep the lane fast; sizes are still checked exactly
 
 
+@pytest.fixture(autouse=True)
+def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Every test starts from the defaults, whatever REEL_* the developer's shell exports
+    or the developer's ``.env`` holds (Settings reads ``.env`` from the working directory)."""
+    for key in [k for k in os.environ if k.startswith("REEL_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
+    """Settings for one test; ``_isolated_settings`` keeps the caller's REEL_* out of it."""
     return Settings(data_dir=tmp_path / "data", render_short_edge=TEST_SHORT_EDGE)
 
 

@@ -41,18 +41,20 @@ def lane(
         "REEL_PREFECT_PORT": "0",
     }
     s3.create_bucket(Bucket=E2E_BUCKET)
+    # The REEL_* settings reach the served flows through their environment only: this
+    # process's environment stays as it was, so unit tests collected after these see defaults.
     with pytest.MonkeyPatch.context() as mp:
         for key, value in env.items():
             mp.setenv(key, value)
         settings = Settings()
-        with (
-            prefect_server(settings) as api_url,
-            served_flows(settings, api_url),
-            temporary_settings(updates={PREFECT_API_URL: api_url}),
-        ):
-            yield Lane(
-                settings=settings,
-                api_url=api_url,
-                bucket=E2E_BUCKET,
-                env={**env, "PREFECT_API_URL": api_url},
-            )
+    with (
+        prefect_server(settings) as api_url,
+        served_flows(settings, api_url, extra_env=env),
+        temporary_settings(updates={PREFECT_API_URL: api_url}),
+    ):
+        yield Lane(
+            settings=settings,
+            api_url=api_url,
+            bucket=E2E_BUCKET,
+            env={**env, "PREFECT_API_URL": api_url},
+        )
