@@ -6,13 +6,18 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from reelfactory.errors import ReelError
 from reelfactory.settings import PROJECT_ROOT, Settings
+
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from prefect.client.schemas.objects import TaskRun
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 brand_kits_app = typer.Typer(no_args_is_help=True, help="Brand kit tools.")
@@ -141,8 +146,23 @@ def run_brief(
                 f"  [{time.monotonic() - started:6.1f} s] {w.state_name} {w.message}".rstrip()
             )
 
+        reported: set[UUID] = set()
+
+        def task_done(task_runs: list[TaskRun]) -> None:
+            for t in task_runs:
+                if t.id in reported:
+                    continue
+                reported.add(t.id)
+                took = f" in {t.total_run_time.total_seconds():.1f} s" if t.total_run_time else ""
+                elapsed = time.monotonic() - started
+                err.print(f"  [{elapsed:6.1f} s]   {t.name}: {t.state_name}{took}")
+
         w = orch.wait_for(
-            flow_run_id, orch.is_paused, timeout_s=RENDER_TIMEOUT_S, on_change=progress
+            flow_run_id,
+            orch.is_paused,
+            timeout_s=RENDER_TIMEOUT_S,
+            on_change=progress,
+            on_tasks=task_done,
         )
         if orch.is_paused(w) and approve_as:
             decision = "reject" if reject else "approve"
@@ -154,6 +174,7 @@ def run_brief(
                 lambda x: orch.paused_again(x, key),
                 timeout_s=RENDER_TIMEOUT_S,
                 on_change=progress,
+                on_tasks=task_done,
             )
             if orch.is_paused(w):
                 reason = _last_refusal(flow_run_id, settings)
@@ -165,6 +186,7 @@ def run_brief(
                 orch.is_final,
                 timeout_s=settings.approval_timeout_s,
                 on_change=progress,
+                on_tasks=task_done,
             )
     out = _result(flow_run_id, w.state_name, settings)
     if out["status"] != "published" and w.message:

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from prefect.client.schemas.objects import FlowRun, StateType, TaskRun
 from prefect.deployments import run_deployment
 from prefect.flow_runs import resume_flow_run
 
@@ -38,6 +39,16 @@ def read_run(flow_run_id: str) -> FlowRun:
         return client.read_flow_run(UUID(flow_run_id))
 
 
+def finished_tasks(flow_run_id: str) -> list[TaskRun]:
+    """The flow run's task runs that have reached a final state, oldest first."""
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(flow_run_id)]))
+        )
+    done = [r for r in runs if r.state and r.state.type in FINAL and r.end_time]
+    return sorted(done, key=lambda r: str(r.end_time))
+
+
 @dataclass(frozen=True)
 class Watched:
     run: FlowRun
@@ -62,8 +73,13 @@ def wait_for(
     timeout_s: float,
     poll_s: float = 0.5,
     on_change: Callable[[Watched], None] | None = None,
+    on_tasks: Callable[[list[TaskRun]], None] | None = None,
 ) -> Watched:
-    """Poll a flow run until ``until`` holds, a final state is reached, or time runs out."""
+    """Poll a flow run until ``until`` holds, a final state is reached, or time runs out.
+
+    ``on_change`` hears of every new flow-run state; ``on_tasks`` gets the finished task
+    runs at every poll (for progress output on long runs).
+    """
     deadline = time.monotonic() + timeout_s
     last = ""
     while True:
@@ -71,6 +87,8 @@ def wait_for(
         if on_change and watched.state_name != last:
             on_change(watched)
             last = watched.state_name
+        if on_tasks:
+            on_tasks(finished_tasks(flow_run_id))
         if until(watched) or watched.state_type in FINAL:
             return watched
         if time.monotonic() > deadline:

@@ -42,6 +42,8 @@ class Stack:
 def free_port(preferred: int = 0) -> int:
     for port in (preferred, 0):
         with socket.socket() as s:
+            # As uvicorn does: a port in TIME_WAIT from our last run is still ours to use.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:

@@ -153,6 +153,11 @@ def test_cli_produce_publishes_every_aspect_ratio(lane: Lane, s3: S3Client, tmp_
         cwd=PROJECT_ROOT,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    # Progress: every finished task is reported once, with its time.
+    shots = 3 * len(brief.aspect_ratios)
+    assert result.stderr.count("render-shot-") == shots, result.stderr
+    assert result.stderr.count("assemble-cut-") == len(brief.aspect_ratios)
+    assert result.stderr.count("publish-cut-") == len(brief.aspect_ratios)
     out = json.loads(result.stdout.strip().splitlines()[-1])
     assert out["status"] == "published"
     assert out["uri"] == f"s3://{lane.bucket}/{prefix_of(brief)}{brief.brief_id}-9x16.mp4"
