@@ -17,13 +17,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from reelfactory.brand import brand_kit_by_id
-from reelfactory.expand import expand, load_format
-from reelfactory.intake import load_brief
+from reelfactory.intake import load_brief, plan
 from reelfactory.models import AspectRatio
 from reelfactory.render import get_renderer, requests_for
 from reelfactory.render.cache import render_cached
-from reelfactory.settings import PROJECT_ROOT
+from reelfactory.settings import PROJECT_ROOT, Settings
 from reelfactory.storage import LocalAssetStore
 
 BRIEF = PROJECT_ROOT / "examples" / "briefs" / "aurora-coffee-launch.yaml"
@@ -37,8 +35,8 @@ def main() -> None:
     args = parser.parse_args()
 
     brief = load_brief(BRIEF)
-    kit = brand_kit_by_id(PROJECT_ROOT / "brand_kits", brief.brand)
-    shots = expand(brief, kit, load_format(PROJECT_ROOT / "templates", brief.format))
+    planned = plan(brief, Settings())
+    shots, kit = planned.shot_list, planned.kit
     requests = requests_for(shots, kit, AspectRatio.LANDSCAPE, args.short_edge)
     renderer = get_renderer("animatic")
 

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
     from prefect.client.schemas.objects import TaskRun
 
+    from reelfactory.models import AspectRatio, ShotList
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 brand_kits_app = typer.Typer(no_args_is_help=True, help="Brand kit tools.")
 app.add_typer(brand_kits_app, name="brand-kits")
@@ -36,26 +38,68 @@ def fail(exc: BaseException, code: int = 2) -> typer.Exit:
 @app.command()
 def expand(
     brief_path: Annotated[Path, typer.Argument(help="Brief YAML file.")],
+    format_id: Annotated[
+        str | None, typer.Option("--format", help="Use this format instead of the brief's.")
+    ] = None,
+    ratio: Annotated[
+        str | None, typer.Option("--ratio", help="Show prompts framed for this aspect ratio.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the shot list as JSON.")] = False,
 ) -> None:
-    """Expand a brief into its shot list (and moderate it), without rendering."""
-    from reelfactory.intake import load_brief, plan
+    """Expand a brief into its shot list (rewritten and moderated), without rendering."""
+    from reelfactory.intake import load_brief, parse_brief, plan
+    from reelfactory.models import AspectRatio
 
     settings = Settings()
     try:
-        p = plan(
-            load_brief(brief_path),
-            brand_kits_dir=settings.brand_kits_dir,
-            templates_dir=settings.templates_dir,
-        )
+        brief = load_brief(brief_path)
+        if format_id:
+            data = brief.model_dump(mode="json")
+            data["format"] = format_id
+            brief = parse_brief(data, source=f"{brief_path} (--format)")
+        try:
+            framed = AspectRatio(ratio) if ratio else None
+        except ValueError:
+            known = ", ".join(r.value for r in AspectRatio)
+            raise ReelError(f"--ratio: unsupported aspect ratio {ratio!r} (use {known})") from None
+        p = plan(brief, settings)
     except ReelError as exc:
         raise fail(exc) from None
+    shot_list = p.shot_list
     if as_json:
-        typer.echo(p.shot_list.model_dump_json(indent=2))
+        typer.echo(shot_list.model_dump_json(indent=2))
         return
-    for shot in p.shot_list.shots:
-        err.print(f"[bold]{shot.index + 1}. {shot.role}[/] {shot.duration_s:.2f} s: {shot.caption}")
-        typer.echo(shot.prompt)
+    _print_shot_list(shot_list, framed)
+
+
+def _print_shot_list(shot_list: ShotList, ratio: AspectRatio | None) -> None:
+    from rich.table import Table
+
+    out = Console(highlight=False, soft_wrap=False)
+    table = Table(
+        title=f"{shot_list.brief_id} · {shot_list.format} · {shot_list.duration_s:g} s "
+        f"at {shot_list.fps} fps · by {shot_list.expander}",
+        show_lines=True,
+    )
+    for column in ("#", "shot", "time", "caption", f"prompt{f' ({ratio.value})' if ratio else ''}"):
+        table.add_column(column, overflow="fold")
+    start = 0
+    for shot in shot_list.shots:
+        end = start + shot.frames
+        table.add_row(
+            str(shot.index + 1),
+            shot.name,
+            f"{start / shot_list.fps:.2f}-{end / shot_list.fps:.2f} s\n{shot.frames} frames",
+            shot.caption,
+            shot.prompt_for(ratio) if ratio else shot.prompt,
+        )
+        start = end
+    out.print(table)
+    for rw in shot_list.rewrites:
+        out.print(
+            f"rewrote shot {rw.shot_index + 1} {rw.field}: {rw.original!r} -> "
+            f"{rw.replacement!r} ({rw.reason})"
+        )
 
 
 @brand_kits_app.command("validate")
@@ -129,7 +173,7 @@ def run_brief(
     settings = Settings()
     brief = load_brief(brief_path)
     # Everything that can be refused is refused here, before a server or a renderer starts.
-    p = plan(brief, brand_kits_dir=settings.brand_kits_dir, templates_dir=settings.templates_dir)
+    p = plan(brief, settings)
     err.print(
         f"brief [bold]{brief.brief_id}[/]: {len(p.shot_list.shots)} shots, "
         f"{p.shot_list.duration_s:g} s, {', '.join(r.value for r in brief.aspect_ratios)}"

@@ -10,9 +10,12 @@ from pydantic import ValidationError
 
 from reelfactory.brand import brand_kit_by_id, read_yaml
 from reelfactory.errors import InputError, ModerationBlocked, problems_from
-from reelfactory.expand import expand, load_format
+from reelfactory.expand import Expander, expand
+from reelfactory.formats import load_format
 from reelfactory.models import BrandKit, Brief, ModerationReport, ShotList, Verdict
 from reelfactory.moderation import moderate_brief, moderate_shots
+from reelfactory.render import clip_limits
+from reelfactory.settings import Settings
 
 
 def parse_brief(data: dict[str, Any], source: str = "brief") -> Brief:
@@ -36,18 +39,25 @@ class Plan:
     report: ModerationReport
 
 
-def plan(brief: Brief, *, brand_kits_dir: Path, templates_dir: Path) -> Plan:
-    """Resolve the kit and template, expand, moderate; raise on anything that must stop.
+def plan(brief: Brief, settings: Settings, *, expander: Expander | None = None) -> Plan:
+    """Resolve the kit and template, expand (with rewriting), moderate; raise on a stop.
+
+    Args:
+        expander: who writes the shot directions; by default the one ``settings`` names.
 
     Raises:
-        InputError: unknown brand or format, or a duration the format cannot take.
+        InputError: unknown brand or format, or copy, a duration or steps the format cannot take.
         ModerationBlocked: the brief or a shot hit a blocklist.
     """
-    kit = brand_kit_by_id(brand_kits_dir, brief.brand)
+    kit = brand_kit_by_id(settings.brand_kits_dir, brief.brand)
     brief_report = moderate_brief(brief, kit)
     raise_if_blocked(brief_report)
-    fmt = load_format(templates_dir, brief.format)
-    shot_list = expand(brief, kit, fmt)
+    fmt = load_format(settings.templates_dir, brief.format)
+    if expander is None:
+        from reelfactory.llm import expander_for
+
+        expander = expander_for(settings)
+    shot_list = expand(brief, kit, fmt, limits=clip_limits(settings.renderer), expander=expander)
     report = moderate_shots(shot_list, kit, prior=brief_report)
     raise_if_blocked(report)
     return Plan(brief=brief, kit=kit, shot_list=shot_list, report=report)
@@ -57,3 +67,26 @@ def raise_if_blocked(report: ModerationReport) -> None:
     if report.verdict is Verdict.BLOCK:
         lines = "\n".join(f"  - {f.describe()}" for f in report.findings)
         raise ModerationBlocked(f"{report.subject} blocked by moderation:\n{lines}")
+
+
+def shot_list_rows(shot_list: ShotList) -> list[dict[str, str | int | float]]:
+    """One row per shot, for tables (the Prefect artifact, the CLI). Pure."""
+    rows: list[dict[str, str | int | float]] = []
+    start = 0
+    for shot in shot_list.shots:
+        rows.append(
+            {
+                "shot": shot.index + 1,
+                "name": shot.name,
+                "start_s": round(start / shot_list.fps, 3),
+                "duration_s": round(shot.duration_s, 3),
+                "frames": shot.frames,
+                "caption": shot.caption,
+                "voice_over": shot.voice_over,
+                "prompt": shot.prompt,
+                "negative_prompt": shot.negative_prompt,
+                "seed": shot.seed,
+            }
+        )
+        start += shot.frames
+    return rows

@@ -15,11 +15,12 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from fractions import Fraction
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -33,6 +34,59 @@ HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 Slug = Annotated[str, StringConstraints(pattern=SLUG)]
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+LanguageTag = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
+
+# C0/C1 controls and the bidi embedding/override/isolate marks: never meaningful in copy,
+# and the bidi ones can make a caption read differently from what was approved.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_text(value: object) -> object:
+    """Strip control characters and fold line breaks/tabs to spaces. Never truncates."""
+    if not isinstance(value, str):
+        return value
+    return _CONTROL.sub("", re.sub(r"[\t\r\n]+", " ", value))
+
+
+# Copy limits, per field: what fits on screen as a caption and in a shot prompt.
+TITLE_MAX = 120
+MESSAGE_MAX = 500
+AUDIENCE_MAX = 300
+CTA_MAX = 120
+STEP_MAX = 200
+VOICE_OVER_MAX = 300
+MAX_STEPS = 8
+
+Title = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX),
+    BeforeValidator(clean_text),
+]
+Message = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MESSAGE_MAX),
+    BeforeValidator(clean_text),
+]
+AudienceText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=AUDIENCE_MAX),
+    BeforeValidator(clean_text),
+]
+CallToAction = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=CTA_MAX),
+    BeforeValidator(clean_text),
+]
+StepText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=STEP_MAX),
+    BeforeValidator(clean_text),
+]
+VoiceOver = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=VOICE_OVER_MAX),
+    BeforeValidator(clean_text),
+]
 
 
 def _email(value: str) -> str:
@@ -84,9 +138,29 @@ def _even(x: Fraction) -> int:
     return max(2, 2 * round(x / 2))
 
 
+class Copy(Frozen):
+    """The words a viewer sees or hears, in one language. Captions and the CTA come only
+    from here: nothing on screen is machine-written."""
+
+    title: Title
+    message: Message = Field(description="The one thing the viewer must get.")
+    call_to_action: CallToAction
+    steps: list[StepText] = Field(
+        default_factory=list, max_length=MAX_STEPS, description="Steps, for explainer formats."
+    )
+    voice_over: dict[str, VoiceOver] = Field(
+        default_factory=dict,
+        description="Voice-over lines by shot name (a role, or role-N for repeated roles).",
+    )
+
+
 class Brief(Frozen):
     """What a marketing team asks for. The same model validates the CLI, the web form and
-    the Prefect UI's parameter form."""
+    the Prefect UI's parameter form.
+
+    The copy fields at the top level are in ``language``; ``translations`` holds the same
+    copy in the other ``languages`` the captions must be made in.
+    """
 
     id: Slug | None = Field(
         default=None,
@@ -94,13 +168,27 @@ class Brief(Frozen):
     )
     brand: Slug = Field(description="Brand kit id, a folder under brand_kits/.")
     format: Slug = Field(default="social-teaser-15", description="Template id under templates/.")
-    title: NonEmpty = Field(max_length=120)
-    message: NonEmpty = Field(max_length=500, description="The one thing the viewer must get.")
-    audience: NonEmpty = Field(max_length=300)
-    call_to_action: NonEmpty = Field(max_length=120)
+    title: Title
+    message: Message = Field(description="The one thing the viewer must get.")
+    audience: AudienceText
+    call_to_action: CallToAction
+    steps: list[StepText] = Field(
+        default_factory=list, max_length=MAX_STEPS, description="Steps, for explainer formats."
+    )
+    voice_over: dict[str, VoiceOver] = Field(
+        default_factory=dict,
+        description="Voice-over lines by shot name (a role, or role-N for repeated roles).",
+    )
     duration_s: float = Field(gt=0, le=600, description="Total length in seconds.")
     aspect_ratios: list[AspectRatio] = Field(default=[AspectRatio.LANDSCAPE], min_length=1)
-    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")] = "en"
+    language: LanguageTag = "en"
+    languages: list[LanguageTag] = Field(
+        default_factory=list,
+        description="Caption languages; the first is the burned-in one. Default: [language].",
+    )
+    translations: dict[LanguageTag, Copy] = Field(
+        default_factory=dict, description="Localised copy for every other caption language."
+    )
     submitted_by: Email
 
     @field_validator("aspect_ratios")
@@ -109,6 +197,26 @@ class Brief(Frozen):
         if len(set(value)) != len(value):
             raise ValueError(f"aspect ratios repeat: {[v.value for v in value]}")
         return value
+
+    @model_validator(mode="after")
+    def _languages(self) -> Brief:
+        if not self.languages:
+            object.__setattr__(self, "languages", [self.language])
+        if len(set(self.languages)) != len(self.languages):
+            raise ValueError(f"languages: repeated ({self.languages})")
+        missing = [x for x in self.languages if x != self.language and x not in self.translations]
+        if missing:
+            raise ValueError(
+                f"translations: no localised copy for requested language(s) {missing} "
+                f"(captions are never machine-translated)"
+            )
+        for lang, copy in self.translations.items():
+            if len(copy.steps) != len(self.steps):
+                raise ValueError(
+                    f"translations.{lang}.steps: {len(copy.steps)} steps, "
+                    f"but the brief has {len(self.steps)}"
+                )
+        return self
 
     @model_validator(mode="after")
     def _derive_id(self) -> Brief:
@@ -123,6 +231,18 @@ class Brief(Frozen):
         assert self.id is not None  # set by _derive_id
         return self.id
 
+    def copy_in(self, language: str) -> Copy:
+        """The brief's copy in ``language`` (the top-level fields for the brief's own)."""
+        if language == self.language:
+            return Copy(
+                title=self.title,
+                message=self.message,
+                call_to_action=self.call_to_action,
+                steps=self.steps,
+                voice_over=self.voice_over,
+            )
+        return self.translations[language]
+
 
 # --------------------------------------------------------------------------- brand
 
@@ -135,6 +255,23 @@ class Palette(Frozen):
     text: Colour
 
 
+class RewriteRules(Frozen):
+    """What must not be generated, and what goes there instead (Sora-style prompt rewriting).
+
+    Keys are names as people write them; values are the generic description used instead.
+    """
+
+    people: dict[NonEmpty, NonEmpty] = Field(
+        default_factory=dict, description="Real public figures -> generic descriptions."
+    )
+    artists: dict[NonEmpty, NonEmpty] = Field(
+        default_factory=dict, description="Living artists -> style descriptors."
+    )
+    brands: dict[NonEmpty, NonEmpty] = Field(
+        default_factory=dict, description="Competitor and third-party brands -> generic nouns."
+    )
+
+
 class BrandKit(Frozen):
     id: Slug
     name: NonEmpty
@@ -144,6 +281,10 @@ class BrandKit(Frozen):
     tone_words: list[NonEmpty] = Field(min_length=1)
     visual_style: list[NonEmpty] = Field(default_factory=list)
     banned_terms: list[NonEmpty] = Field(default_factory=list)
+    never_show: list[NonEmpty] = Field(
+        default_factory=list, description="Goes into every shot's negative prompt."
+    )
+    rewrites: RewriteRules = Field(default_factory=RewriteRules)
     approvers: list[Email] = Field(min_length=1)
     root: Path = Field(description="Folder the kit was loaded from.")
 
@@ -151,12 +292,48 @@ class BrandKit(Frozen):
 # --------------------------------------------------------------------------- expansion
 
 
+class ShotDirection(Frozen):
+    """The anatomy of one shot, in the video model's language (English)."""
+
+    subject: NonEmpty
+    action: NonEmpty
+    setting: NonEmpty
+    framing: NonEmpty = Field(description="Shot size and composition, e.g. 'medium close-up'.")
+    movement: NonEmpty = Field(description="Camera movement, e.g. 'slow push-in'.")
+    lighting: NonEmpty
+    lens: NonEmpty = Field(description="Lens and look, e.g. '50 mm, shallow depth of field'.")
+
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "subject",
+        "action",
+        "setting",
+        "framing",
+        "movement",
+        "lighting",
+        "lens",
+    )
+
+
+class ShotCopy(Frozen):
+    caption: str = ""
+    voice_over: str = ""
+
+
 class Shot(Frozen):
     index: int = Field(ge=0)
     role: NonEmpty
+    name: NonEmpty = Field(description="The role, or role-N for a repeated role (step-2).")
+    direction: ShotDirection
     prompt: str = Field(description="Detailed shot description for the video model.")
     negative_prompt: str = ""
-    caption: str = ""
+    framing_hints: dict[AspectRatio, str] = Field(
+        default_factory=dict, description="Composition advice per aspect ratio."
+    )
+    caption: str = Field(default="", description="Caption in the brief's first language.")
+    voice_over: str = ""
+    localized: dict[str, ShotCopy] = Field(
+        default_factory=dict, description="Caption and voice-over per caption language."
+    )
     frames: int = Field(gt=0)
     fps: int = Field(gt=0)
     seed: int = Field(ge=0)
@@ -165,13 +342,53 @@ class Shot(Frozen):
     def duration_s(self) -> float:
         return self.frames / self.fps
 
+    def prompt_for(self, ratio: AspectRatio) -> str:
+        """The prompt to render this shot at ``ratio``: the shot plus its framing hint."""
+        hint = self.framing_hints.get(ratio)
+        return f"{self.prompt} Framing for {ratio.value}: {hint}" if hint else self.prompt
+
+
+class SafeArea(Frozen):
+    """Margins kept free of captions, as fractions of the frame (platform UI lives there)."""
+
+    top: float = Field(ge=0, lt=0.5)
+    bottom: float = Field(ge=0, lt=0.5)
+    left: float = Field(ge=0, lt=0.5)
+    right: float = Field(ge=0, lt=0.5)
+
+
+class CaptionStyle(Frozen):
+    position: Literal["bottom", "top", "middle"] = "bottom"
+    max_lines: int = Field(default=2, ge=1, le=4)
+    size: float = Field(default=0.07, gt=0, le=0.2, description="Font size / short edge.")
+    safe_area: dict[AspectRatio, SafeArea]
+
+    def area(self, ratio: AspectRatio) -> SafeArea:
+        return self.safe_area[ratio]
+
+
+class Rewrite(Frozen):
+    """One Sora-style rewrite: something that must not be generated, replaced before render."""
+
+    shot_index: int
+    field: str
+    kind: Literal["person", "artist", "brand"]
+    original: str
+    replacement: str
+    reason: str
+
 
 class ShotList(Frozen):
     brief_id: str
     brand: str
     format: str
     fps: int = Field(gt=0)
+    language: str = "en"
+    languages: list[str] = Field(default_factory=lambda: ["en"])
+    caption_style: CaptionStyle
+    expander: str = Field(default="template", description="What wrote the shot directions.")
     shots: list[Shot] = Field(min_length=1)
+    rewrites: list[Rewrite] = Field(default_factory=list)
 
     @property
     def total_frames(self) -> int:
@@ -252,6 +469,7 @@ class Timeline(Frozen):
     width: int
     height: int
     fps: int
+    caption_style: CaptionStyle
     clips: list[TimelineClip] = Field(min_length=1)
 
     @property

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +32,16 @@ class Settings(BaseSettings):
     s3_bucket: str | None = Field(default=None, description="Publish bucket; local dir if unset.")
     s3_region: str = "us-east-1"
     publish_prefix: str = "published"
+
+    # Expansion. The template expander is the default; "llm" asks any OpenAI-compatible
+    # chat-completions endpoint for the shot directions, falling back to the template.
+    expander: Literal["template", "llm"] = "template"
+    llm_base_url: str | None = Field(
+        default=None, description="e.g. https://api.openai.com/v1 or a local vLLM/Ollama URL."
+    )
+    llm_model: str = "gpt-4o-mini"
+    llm_api_key: SecretStr | None = Field(default=None, description="Never logged.")
+    llm_timeout_s: float = Field(default=30.0, gt=0)
 
     # Rendering.
     renderer: Literal["animatic"] = "animatic"

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from prefect import task
+from prefect.artifacts import create_table_artifact
 
 from reelfactory.db import init_db
-from reelfactory.intake import Plan, plan
+from reelfactory.intake import Plan, plan, shot_list_rows
 from reelfactory.models import Brief
 from reelfactory.settings import Settings
 
@@ -18,5 +19,19 @@ def prepare_database(db_url: str) -> None:
 
 @task(name="plan-brief")
 def plan_brief(brief: Brief, settings: Settings) -> Plan:
-    """Expand the brief into a shot list and stop it if moderation blocks it."""
-    return plan(brief, brand_kits_dir=settings.brand_kits_dir, templates_dir=settings.templates_dir)
+    """Expand the brief into a shot list and stop it if moderation blocks it.
+
+    The shot list is also published as a table artifact on the flow run.
+    """
+    result = plan(brief, settings)
+    shot_list = result.shot_list
+    create_table_artifact(
+        key=f"shot-list-{brief.brief_id}",
+        table=shot_list_rows(shot_list),
+        description=(
+            f"Shot list for **{brief.title}** ({shot_list.format}, {shot_list.duration_s:g} s, "
+            f"{len(shot_list.shots)} shots, by {shot_list.expander}, "
+            f"{len(shot_list.rewrites)} rewrites)"
+        ),
+    )
+    return result

@@ -16,7 +16,10 @@ from botocore.config import Config
 from mypy_boto3_s3 import S3Client
 
 from reelfactory.brand import load_brand_kit
-from reelfactory.models import BrandKit, Brief
+from reelfactory.expand import Expander, expand
+from reelfactory.formats import load_format
+from reelfactory.models import BrandKit, Brief, ShotList
+from reelfactory.render import clip_limits
 from reelfactory.settings import PROJECT_ROOT, Settings
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -44,6 +47,12 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture(scope="session")
 def aurora() -> BrandKit:
     return load_brand_kit(PROJECT_ROOT / "brand_kits" / "aurora-coffee")
+
+
+def shot_list_for(brief: Brief, kit: BrandKit, expander: Expander | None = None) -> ShotList:
+    """Expand ``brief`` with the repository's templates, for the animatic renderer."""
+    fmt = load_format(PROJECT_ROOT / "templates", brief.format)
+    return expand(brief, kit, fmt, limits=clip_limits("animatic"), expander=expander)
 
 
 def brief_data(**overrides: object) -> dict[str, object]:

@@ -3,9 +3,8 @@ from __future__ import annotations
 import pytest
 
 from reelfactory.approval import describe_for_approver, evaluate
-from reelfactory.expand import expand, load_format
 from reelfactory.models import BrandKit, Brief, Decision, ModerationReport
-from reelfactory.settings import PROJECT_ROOT
+from tests.conftest import shot_list_for
 
 APPROVER = "maya.chen@aurora-coffee.example"
 
@@ -53,7 +52,7 @@ def test_submitter_cannot_approve_own_brief(aurora: BrandKit, brief: Brief) -> N
 
 
 def test_description_holds_brief_shots_and_refusal(brief: Brief, aurora: BrandKit) -> None:
-    shots = expand(brief, aurora, load_format(PROJECT_ROOT / "templates", brief.format))
+    shots = shot_list_for(brief, aurora)
     md = describe_for_approver(
         brief=brief,
         kit=aurora,

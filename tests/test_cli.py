@@ -22,7 +22,10 @@ def runner(tmp_path: Path) -> CliRunner:
     [
         ({"brand": "acme-anvils"}, "brand: unknown brand kit 'acme-anvils'"),
         ({"format": "opera-3h"}, "format: unknown template 'opera-3h'"),
-        ({"duration_s": 45}, "duration_s: 45 s is outside the 'social-teaser-15' range 6-30 s"),
+        (
+            {"duration_s": 45},
+            "duration_s: 45 s does not fit 'social-teaser-15', which supports 6-30 s",
+        ),
         ({"duration_s": -3}, "duration_s: Input should be greater than 0 (got -3)"),
         ({"message": ""}, "message: String should have at least 1 character (got '')"),
         ({"message": None}, "message: required field is missing"),

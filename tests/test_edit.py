@@ -8,11 +8,10 @@ import webvtt
 from reelfactory.edit.assemble import assemble
 from reelfactory.edit.captions import to_srt, to_webvtt
 from reelfactory.edit.timeline import build_timeline
-from reelfactory.expand import expand, load_format
 from reelfactory.media import sha256_file
 from reelfactory.models import AspectRatio, AssetRef, BrandKit, Brief
 from reelfactory.render import get_renderer, requests_for
-from reelfactory.settings import PROJECT_ROOT
+from tests.conftest import shot_list_for
 from tests.media_checks import moov_before_mdat, probe
 
 
@@ -24,7 +23,7 @@ def fake_refs(n: int) -> list[AssetRef]:
 
 
 def test_timeline_and_captions(aurora: BrandKit, brief: Brief) -> None:
-    shots = expand(brief, aurora, load_format(PROJECT_ROOT / "templates", brief.format))
+    shots = shot_list_for(brief, aurora)
     tl = build_timeline(shots, fake_refs(3), ratio=AspectRatio.LANDSCAPE, width=170, height=96)
     assert tl.duration_s == brief.duration_s
     assert tl.clips[0].start_s == 0
@@ -41,7 +40,7 @@ def test_timeline_and_captions(aurora: BrandKit, brief: Brief) -> None:
 
 def test_cue_text_cannot_break_out(aurora: BrandKit, brief: Brief) -> None:
     tricky = brief.model_copy(update={"message": "a --> b\n\nWEBVTT"})
-    shots = expand(tricky, aurora, load_format(PROJECT_ROOT / "templates", brief.format))
+    shots = shot_list_for(tricky, aurora)
     tl = build_timeline(shots, fake_refs(3), ratio=AspectRatio.LANDSCAPE, width=170, height=96)
     captions = webvtt.read_buffer(io.StringIO(to_webvtt(tl)))
     assert len(captions) == 3
@@ -51,7 +50,7 @@ def test_assemble_writes_faststart_h264_aac_of_exact_length(
     tmp_path: Path, aurora: BrandKit, brief: Brief
 ) -> None:
     short = brief.model_copy(update={"duration_s": 6.0})
-    shots = expand(short, aurora, load_format(PROJECT_ROOT / "templates", brief.format))
+    shots = shot_list_for(short, aurora)
     refs, paths = [], []
     for req in requests_for(shots, aurora, AspectRatio.PORTRAIT, 64):
         path = tmp_path / f"{req.shot.index}.mp4"

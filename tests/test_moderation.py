@@ -6,7 +6,7 @@ from reelfactory.errors import ModerationBlocked
 from reelfactory.intake import plan
 from reelfactory.models import BrandKit, Brief, Verdict
 from reelfactory.moderation import BUILTIN_BLOCKLIST, Blocklist, moderate_brief, scan
-from reelfactory.settings import PROJECT_ROOT
+from reelfactory.settings import Settings
 from tests.conftest import brief_data
 
 BRAND = Blocklist("blocklist:brand:test", {"brand-rules": ("cheap", "zero risk", "StarBucks")})
@@ -61,11 +61,7 @@ def test_clean_brief_is_allowed(aurora: BrandKit, brief: Brief) -> None:
 def test_plan_stops_banned_brief_before_expansion() -> None:
     brief = Brief.model_validate(brief_data(message="The cheap way to wake up"))
     with pytest.raises(ModerationBlocked) as info:
-        plan(
-            brief,
-            brand_kits_dir=PROJECT_ROOT / "brand_kits",
-            templates_dir=PROJECT_ROOT / "templates",
-        )
+        plan(brief, Settings())
     message = str(info.value)
     assert "brief.message contains brand-rules term 'cheap'" in message
     assert "'The cheap way to wake up'" in message

@@ -4,25 +4,39 @@ from pathlib import Path
 
 import numpy as np
 
-from reelfactory.models import AspectRatio, BrandKit, Brief, Shot
+from reelfactory.models import AspectRatio, BrandKit, Brief, Shot, ShotDirection
 from reelfactory.render import Renderer, RenderRequest, get_renderer, requests_for
 from reelfactory.render.cache import render_cached, shot_cache_key
 from reelfactory.storage import LocalAssetStore
+from tests.conftest import shot_list_for
 from tests.media_checks import frame_at, probe
+
+DIRECTION = ShotDirection(
+    subject="a barista",
+    action="pours latte art",
+    setting="a cafe at dawn",
+    framing="close-up",
+    movement="slow push-in",
+    lighting="window light",
+    lens="50 mm",
+)
 
 
 def request(kit: BrandKit, **shot_overrides: object) -> RenderRequest:
     shot = Shot(
         index=0,
         role="hook",
+        name="hook",
+        direction=DIRECTION,
         prompt="A barista pours latte art at dawn.",
         caption="Hi",
         frames=30,
         fps=24,
         seed=7,
-    )
+    ).model_copy(update=shot_overrides)
     return RenderRequest(
-        shot=shot.model_copy(update=shot_overrides),
+        shot=shot,
+        prompt=shot.prompt,
         shot_count=3,
         width=128,
         height=72,
@@ -97,11 +111,10 @@ def test_render_cached_renders_once_and_reuses(tmp_path: Path, aurora: BrandKit)
 
 
 def test_requests_for_frames_every_shot_for_the_ratio(aurora: BrandKit, brief: Brief) -> None:
-    from reelfactory.expand import expand, load_format
-    from reelfactory.settings import PROJECT_ROOT
-
-    shots = expand(brief, aurora, load_format(PROJECT_ROOT / "templates", brief.format))
+    shots = shot_list_for(brief, aurora)
     reqs = requests_for(shots, aurora, AspectRatio.PORTRAIT, 720)
     assert [r.shot for r in reqs] == shots.shots
+    assert [r.prompt for r in reqs] == [s.prompt_for(AspectRatio.PORTRAIT) for s in shots.shots]
+    assert all("Framing for 9:16: vertical" in r.prompt for r in reqs)
     assert {(r.width, r.height, r.shot_count) for r in reqs} == {(720, 1280, len(shots.shots))}
     assert reqs[0].palette == aurora.palette and reqs[0].font == aurora.font

@@ -15,8 +15,9 @@ from moviepy import (
 )
 from numpy.typing import NDArray
 
+from reelfactory.edit.timeline import caption_position
 from reelfactory.media import write_video
-from reelfactory.models import BrandKit, Timeline
+from reelfactory.models import BrandKit, CaptionStyle, SafeArea, Timeline
 
 AUDIO_FPS = 44_100
 
@@ -25,9 +26,12 @@ def _silence(t: float | NDArray[np.float64]) -> NDArray[np.float64]:
     return np.zeros((np.size(t), 2)) if np.ndim(t) else np.zeros(2)
 
 
-def caption_clip(text: str, kit: BrandKit, width: int, height: int) -> TextClip:
-    """Caption in the brand font, brand text colour, outlined for legibility on any frame."""
-    size = max(10, min(width, height) // 14)
+def caption_clip(
+    text: str, kit: BrandKit, style: CaptionStyle, area: SafeArea, width: int, height: int
+) -> TextClip:
+    """Caption in the brand font, brand text colour, outlined for legibility on any frame,
+    as wide as the safe area allows."""
+    size = max(10, round(min(width, height) * style.size))
     return TextClip(
         font=str(kit.font),
         text=text,
@@ -36,7 +40,7 @@ def caption_clip(text: str, kit: BrandKit, width: int, height: int) -> TextClip:
         stroke_color="#000000",
         stroke_width=max(1, size // 12),
         method="caption",
-        size=(int(width * 0.88), None),
+        size=(int(width * (1 - area.left - area.right)), None),
         margin=(size // 4, size // 3),  # bottom margin: TextClip clips descenders otherwise
         text_align="center",
     )
@@ -49,6 +53,8 @@ def assemble(timeline: Timeline, sources: list[Path], kit: BrandKit, out_path: P
         sources: local paths of the timeline's clips, in order.
     """
     w, h = timeline.width, timeline.height
+    style = timeline.caption_style
+    area = style.area(timeline.aspect_ratio)
     readers = [VideoFileClip(str(p), audio=False) for p in sources]
     try:
         shots = [
@@ -59,12 +65,11 @@ def assemble(timeline: Timeline, sources: list[Path], kit: BrandKit, out_path: P
         layers: list[VideoClip] = [base]
         for clip in timeline.clips:
             if clip.caption.strip():
-                text = caption_clip(clip.caption, kit, w, h)
-                y = int(h * 0.94) - text.h
+                text = caption_clip(clip.caption, kit, style, area, w, h)
                 layers.append(
                     text.with_start(clip.start_s)
                     .with_duration(clip.duration_s)
-                    .with_position(("center", y))
+                    .with_position(caption_position(style, area, w, h, text.w, text.h))
                 )
         final = CompositeVideoClip(layers, size=(w, h)).with_duration(timeline.duration_s)
         final = final.with_audio(AudioClip(_silence, duration=timeline.duration_s, fps=AUDIO_FPS))

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from reelfactory.models import AspectRatio, AssetRef, ShotList, Timeline, TimelineClip
+from reelfactory.models import (
+    AspectRatio,
+    AssetRef,
+    CaptionStyle,
+    SafeArea,
+    ShotList,
+    Timeline,
+    TimelineClip,
+)
 
 
 def build_timeline(
@@ -30,5 +38,22 @@ def build_timeline(
         width=width,
         height=height,
         fps=shot_list.fps,
+        caption_style=shot_list.caption_style,
         clips=clips,
     )
+
+
+def caption_position(
+    style: CaptionStyle, area: SafeArea, width: int, height: int, text_w: int, text_h: int
+) -> tuple[int, int]:
+    """Top-left corner of a caption: centred inside the safe area, at the style's position."""
+    left, right = width * area.left, width * (1 - area.right)
+    x = round(left + (right - left - text_w) / 2)
+    top, bottom = height * area.top, height * (1 - area.bottom)
+    if style.position == "top":
+        y = top
+    elif style.position == "middle":
+        y = (top + bottom - text_h) / 2
+    else:
+        y = bottom - text_h
+    return x, round(max(0, y))

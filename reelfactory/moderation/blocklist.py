@@ -96,6 +96,15 @@ BRIEF_TEXT_FIELDS = ("title", "message", "audience", "call_to_action")
 
 def moderate_brief(brief: Brief, kit: BrandKit) -> ModerationReport:
     fields = [(f"brief.{name}", str(getattr(brief, name))) for name in BRIEF_TEXT_FIELDS]
+    fields += [(f"brief.steps[{i}]", step) for i, step in enumerate(brief.steps)]
+    fields += [(f"brief.voice_over.{k}", v) for k, v in brief.voice_over.items()]
+    for lang, copy in brief.translations.items():
+        for name in ("title", "message", "call_to_action"):
+            fields.append((f"brief.translations.{lang}.{name}", str(getattr(copy, name))))
+        fields += [(f"brief.translations.{lang}.steps[{i}]", s) for i, s in enumerate(copy.steps)]
+        fields += [
+            (f"brief.translations.{lang}.voice_over.{k}", v) for k, v in copy.voice_over.items()
+        ]
     return ModerationReport(
         subject=f"brief {brief.brief_id}", findings=scan(fields, blocklists_for(kit))
     )
@@ -106,9 +115,10 @@ def moderate_shots(
 ) -> ModerationReport:
     fields = []
     for shot in shot_list.shots:
-        fields += [
-            (f"shot[{shot.index}].prompt", shot.prompt),
-            (f"shot[{shot.index}].caption", shot.caption),
-        ]
+        fields.append((f"shot[{shot.index}].prompt", shot.prompt))
+        for lang, copy in shot.localized.items():
+            fields.append((f"shot[{shot.index}].caption.{lang}", copy.caption))
+            if copy.voice_over:
+                fields.append((f"shot[{shot.index}].voice_over.{lang}", copy.voice_over))
     findings = list(prior.findings if prior else []) + scan(fields, blocklists_for(kit))
     return ModerationReport(subject=f"brief {shot_list.brief_id}", findings=findings)

@@ -19,6 +19,7 @@ class RenderRequest(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     shot: Shot
+    prompt: str = Field(description="The shot's prompt framed for this request's aspect ratio.")
     shot_count: int = Field(gt=0)
     width: int = Field(gt=0)
     height: int = Field(gt=0)
@@ -35,6 +36,7 @@ def requests_for(
     return [
         RenderRequest(
             shot=shot,
+            prompt=shot.prompt_for(ratio),
             shot_count=count,
             width=width,
             height=height,
@@ -51,6 +53,24 @@ class Renderer(Protocol):
     def render(self, request: RenderRequest, out_path: Path) -> None:
         """Write an H.264 MP4 of exactly ``shot.frames`` frames at ``shot.fps`` to out_path."""
         ...
+
+
+class ClipLimits(BaseModel):
+    """The clip lengths a renderer can make, in frames. Expansion never asks for others."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    min_frames: int = Field(default=1, gt=0)
+    max_frames: int = Field(gt=0)
+
+
+# Looked up without importing the renderer (the CLI and web app must not import moviepy).
+CLIP_LIMITS = {"animatic": ClipLimits(min_frames=1, max_frames=24 * 60)}
+
+
+def clip_limits(renderer: str) -> ClipLimits:
+    if renderer not in CLIP_LIMITS:
+        raise ValueError(f"renderer: unknown renderer {renderer!r} (known: {sorted(CLIP_LIMITS)})")
+    return CLIP_LIMITS[renderer]
 
 
 def get_renderer(name: str) -> Renderer:

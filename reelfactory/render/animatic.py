@@ -65,7 +65,7 @@ class AnimaticRenderer:
         x, y = int(w * 0.09), int(h * 0.16)
         draw.text((x, y), req.shot.role.upper(), font=title_font, fill=_rgb(pal.text))
         y += int(title_font.size * 1.4)
-        lines = wrap(req.shot.prompt, body_font, w * 0.78)
+        lines = wrap(req.prompt, body_font, w * 0.78)
         if len(lines) > MAX_PROMPT_LINES:
             lines = [*lines[: MAX_PROMPT_LINES - 1], lines[MAX_PROMPT_LINES - 1] + " …"]
         for line in lines:
