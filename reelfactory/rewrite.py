@@ -30,6 +30,7 @@ REASONS: dict[Kind, str] = {
     "artist": "living artist: the style is described, the artist is not named",
     "brand": "third-party brand: its trademark is never generated",
 }
+ARTICLE = re.compile(r"^(?:a|an|the)\s", re.IGNORECASE)
 STYLE_LEAD = r"(?:in\s+the\s+(?:style|manner|vein)\s+of|inspired\s+by|[àa]\s+la)"
 
 
@@ -94,7 +95,10 @@ def rules_for(kit: BrandKit) -> tuple[Rule, ...]:
                     Rule(_bounded(body), f"a {replacement} artist", kind, name),
                 ]
             else:
-                rules.append(Rule(_bounded(rf"{body}(?:['’]s)?"), replacement, kind, name))
+                body = rf"{body}(?:['’]s)?"
+                if ARTICLE.match(replacement):  # "a Coca-Cola" -> "a cola drink", not "a a ..."
+                    body = rf"(?:(?:a|an|the)\s+)?{body}"
+                rules.append(Rule(_bounded(body), replacement, kind, name))
     # Longer names first, so "Coca-Cola" is rewritten before "Coke" could half-match.
     return tuple(sorted(rules, key=lambda r: -len(r.name)))
 
@@ -113,7 +117,7 @@ def rewrite_text(
                     shot_index=shot_index,
                     field=field,
                     kind=rule.kind,
-                    original=match.group(0),
+                    original=ARTICLE.sub("", match.group(0)),
                     replacement=rule.replacement,
                     reason=f"{REASONS[rule.kind]} ({rule.name})",
                 )

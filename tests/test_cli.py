@@ -9,7 +9,11 @@ import yaml
 from typer.testing import CliRunner
 
 from reelfactory.cli import app
+from reelfactory.models import ShotList
+from reelfactory.settings import PROJECT_ROOT
 from tests.conftest import EXAMPLE_BRIEF, brief_data
+
+EXAMPLES = PROJECT_ROOT / "examples" / "briefs"
 
 
 @pytest.fixture
@@ -64,10 +68,41 @@ def test_missing_brief_file(runner: CliRunner, tmp_path: Path) -> None:
 def test_expand_json(runner: CliRunner) -> None:
     result = runner.invoke(app, ["expand", str(EXAMPLE_BRIEF), "--json"])
     assert result.exit_code == 0, result.output
-    import json
+    shots = ShotList.model_validate_json(result.stdout)
+    assert shots.total_frames == 15 * shots.fps
+    assert shots.expander == "template"
 
-    shots = json.loads(result.stdout)
-    assert sum(s["frames"] for s in shots["shots"]) == 15 * shots["fps"]
+
+def test_expand_localised_explainer(runner: CliRunner) -> None:
+    result = runner.invoke(
+        app, ["expand", str(EXAMPLES / "aurora-coffee-pour-over-training.yaml"), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    shots = ShotList.model_validate_json(result.stdout)
+    assert [s.name for s in shots.shots] == ["title", "step-1", "step-2", "step-3", "recap"]
+    assert shots.languages == ["en", "de"]
+    assert shots.shots[1].localized["de"].caption == "18 g Sunrise Blend mittelfein mahlen"
+    assert shots.shots[0].voice_over == "Welcome to the Aurora pour-over."
+
+
+def test_expand_table_with_ratio(tmp_path: Path) -> None:
+    wide = CliRunner(env={"REEL_DATA_DIR": str(tmp_path), "COLUMNS": "1000"})
+    result = wide.invoke(app, ["expand", str(EXAMPLE_BRIEF), "--ratio", "9:16"])
+    assert result.exit_code == 0, result.output
+    assert "social-teaser-15" in result.stdout and "prompt (9:16)" in result.stdout
+    rows = [line for line in result.stdout.splitlines() if "Framing for 9:16: vertical" in line]
+    assert len(rows) == 3  # one row per shot, each framed for 9:16
+
+
+def test_expand_with_another_format_checks_its_durations(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["expand", str(EXAMPLE_BRIEF), "--format", "product-spot-30"])
+    assert result.exit_code == 2
+    assert (
+        "duration_s: 15 s does not fit 'product-spot-30', which supports 20-45 s" in result.output
+    )
+    bad_ratio = runner.invoke(app, ["expand", str(EXAMPLE_BRIEF), "--ratio", "4:5"])
+    assert bad_ratio.exit_code == 2
+    assert "--ratio: unsupported aspect ratio '4:5' (use 16:9, 9:16, 1:1)" in bad_ratio.output
 
 
 def test_brand_kits_validate(runner: CliRunner, kits_copy: Path) -> None:

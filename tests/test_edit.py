@@ -7,7 +7,7 @@ import webvtt
 
 from reelfactory.edit.assemble import assemble
 from reelfactory.edit.captions import to_srt, to_webvtt
-from reelfactory.edit.timeline import build_timeline
+from reelfactory.edit.timeline import build_timeline, caption_position
 from reelfactory.media import sha256_file
 from reelfactory.models import AspectRatio, AssetRef, BrandKit, Brief
 from reelfactory.render import get_renderer, requests_for
@@ -69,3 +69,18 @@ def test_assemble_writes_faststart_h264_aac_of_exact_length(
     assert (p.video_codec, p.audio_codec) == ("h264", "aac")
     assert moov_before_mdat(out)
     assert [f.name for f in out.parent.iterdir()] == ["final.mp4"]  # no temp files left
+
+
+def test_captions_sit_inside_each_ratios_safe_area(aurora: BrandKit, brief: Brief) -> None:
+    style = shot_list_for(brief, aurora).caption_style
+    for ratio in AspectRatio:
+        w, h = ratio.size(720)
+        area = style.area(ratio)
+        x, y = caption_position(style, area, w, h, text_w=300, text_h=80)
+        assert y + 80 == round(h * (1 - area.bottom))  # bottom edge on the safe line
+        assert w * area.left <= x and x + 300 <= w * (1 - area.right)
+    portrait = style.area(AspectRatio.PORTRAIT)
+    _, y = caption_position(style, portrait, 720, 1280, 300, 80)
+    assert y + 80 <= 1280 * 0.8  # clear of the bottom fifth where app controls sit
+    top = style.model_copy(update={"position": "top"})
+    assert caption_position(top, portrait, 720, 1280, 300, 80)[1] == round(1280 * portrait.top)

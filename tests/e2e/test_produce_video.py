@@ -10,11 +10,15 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 import webvtt
 import yaml
 from mypy_boto3_s3 import S3Client
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+from prefect.client.schemas.objects import Artifact
 
 from reelfactory import db
 from reelfactory import orchestration as orch
@@ -37,6 +41,14 @@ def submit_and_pause(brief: Brief) -> tuple[str, str | None]:
     return run_id, orch.pause_key(w)
 
 
+def shot_list_artifacts(run_id: str) -> list[Artifact]:
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[UUID(run_id)]))
+        )
+    return [a for a in found if a.key and a.key.startswith("shot-list-")]
+
+
 def audit(lane: Lane, run_id: str) -> list[tuple[str, str | None, bool]]:
     with db.session_for(lane.settings.db_url) as session:
         return [
@@ -53,6 +65,11 @@ def test_approved_brief_is_published_to_s3(lane: Lane, s3: S3Client, tmp_path: P
     brief = Brief.model_validate(brief_data(id="e2e-approved"))
     run_id, _ = submit_and_pause(brief)
     assert keys_in(s3, lane.bucket, prefix_of(brief)) == []  # nothing before approval
+    [table] = shot_list_artifacts(run_id)
+    assert table.key == "shot-list-e2e-approved" and table.type == "table"
+    rows = json.loads(str(table.data))
+    assert [r["name"] for r in rows] == ["hook", "product", "cta"]
+    assert sum(r["frames"] for r in rows) == brief.duration_s * 24
 
     orch.resume(run_id, approver=APPROVER, decision="approve", notes="on brand")
     final = orch.wait_for(run_id, orch.is_final, timeout_s=RUN_TIMEOUT_S)
