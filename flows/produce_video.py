@@ -21,7 +21,7 @@ from reelfactory.settings import Settings
 from tasks.approve import record_decision
 from tasks.assemble import assemble_cut
 from tasks.plan import plan_brief, prepare_database
-from tasks.publish import publish_cut
+from tasks.publish import publish_approved
 from tasks.render import render_shot
 
 FLOW_NAME = "produce-video"
@@ -111,7 +111,5 @@ def produce_video(brief: Brief) -> RunOutcome | State:
             data=RunOutcome(status="rejected", brief_id=brief.brief_id),
         )
 
-    publications = [
-        publish_cut(cut, brief, plan.kit, flow_run_id, decision.approver, settings) for cut in cuts
-    ]
+    publications = publish_approved(cuts, brief, decision, settings)
     return RunOutcome(status="published", brief_id=brief.brief_id, publications=publications)

@@ -147,6 +147,9 @@ def _result(flow_run_id: str, state_name: str, settings: Settings) -> dict[str, 
             width=first.width,
             height=first.height,
             link=first.link,
+            version=first.version,
+            manifest_key=first.manifest_key,
+            already_published=first.already_published,
             cuts=[
                 {
                     "aspect_ratio": r.aspect_ratio,
@@ -313,6 +316,72 @@ def up() -> None:
                 time.sleep(3600)
         except KeyboardInterrupt:
             err.print("stopping…")
+
+
+@app.command()
+def published(
+    brand: Annotated[str | None, typer.Option("--brand", help="Only this brand.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10_000)] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """List publications recorded in the database, newest first."""
+    from rich.table import Table
+
+    from reelfactory import db
+
+    settings = Settings()
+    db.init_db(settings.db_url)
+    with db.session_for(settings.db_url) as session:
+        rows = db.publications(session=session, brand=brand, limit=limit)
+    if as_json:
+        for row in rows:
+            typer.echo(row.model_dump_json(exclude={"id"}))
+        return
+    table = Table(title=f"publications{f' of {brand}' if brand else ''}", show_lines=False)
+    for column in ("published", "brief", "v", "ratio", "uri", "sha256"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            f"{row.published_at:%Y-%m-%d %H:%M}",
+            row.brief_id,
+            str(row.version),
+            row.aspect_ratio,
+            row.uri,
+            row.sha256[:12],
+        )
+    Console(highlight=False).print(table)
+
+
+@app.command("verify-publication")
+def verify_publication(
+    key: Annotated[str, typer.Argument(help="A published key: the manifest or any file of it.")],
+) -> None:
+    """Re-download a published version and check every file against its manifest."""
+    from reelfactory.publish import MANIFEST, PublishError, target_for, verify_version
+
+    settings = Settings()
+    manifest_key = key if key.endswith(f"/{MANIFEST}") else f"{key.rsplit('/', 1)[0]}/{MANIFEST}"
+    target = target_for(settings)
+    try:
+        result = verify_version(target, manifest_key)
+    except PublishError as exc:
+        raise fail(exc, code=1) from None
+    for problem in result.problems:
+        err.print(f"[red]✗[/] {problem}")
+    if result.ok:
+        err.print(f"[green]✓[/] every file of {target.uri(manifest_key)} matches its manifest")
+    typer.echo(
+        json.dumps(
+            {
+                "manifest": target.uri(manifest_key),
+                "ok": result.ok,
+                "problems": result.problems,
+                "files": len(result.manifest.files) if result.manifest else 0,
+                "c2pa": result.manifest.c2pa if result.manifest else None,
+            }
+        )
+    )
+    raise typer.Exit(0 if result.ok else 1)
 
 
 def main() -> None:

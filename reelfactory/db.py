@@ -26,6 +26,8 @@ class PublicationRow(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     brief_id: str = Field(index=True)
+    brand: str = Field(default="", index=True)
+    campaign: str = ""
     flow_run_id: str = Field(index=True)
     aspect_ratio: str
     bucket: str
@@ -33,6 +35,10 @@ class PublicationRow(SQLModel, table=True):
     uri: str
     captions_key: str
     captions_uri: str
+    subtitles_key: str = ""
+    manifest_key: str = Field(default="", index=True)
+    version: int = 1
+    already_published: bool = False
     sha256: str
     size: int
     duration_s: float
@@ -123,6 +129,17 @@ def record_publication(
     session.commit()
     session.refresh(row)
     return row
+
+
+def publications(
+    *, session: Session, brand: str | None = None, limit: int = 100
+) -> list[PublicationRow]:
+    """The newest publications first, optionally for one brand."""
+    stmt = select(PublicationRow)
+    if brand:
+        stmt = stmt.where(PublicationRow.brand == brand)
+    stmt = stmt.order_by(PublicationRow.id.desc()).limit(limit)  # type: ignore[union-attr]
+    return list(session.exec(stmt))
 
 
 def publications_for_run(*, session: Session, flow_run_id: str) -> list[PublicationRow]:

@@ -167,6 +167,9 @@ class Brief(Frozen):
         description="Stable id; published keys derive from it. Derived from the content if empty.",
     )
     brand: Slug = Field(description="Brand kit id, a folder under brand_kits/.")
+    campaign: Slug = Field(
+        default="adhoc", description="Campaign id; published keys are grouped by it."
+    )
     format: Slug = Field(default="social-teaser-15", description="Template id under templates/.")
     title: Title
     message: Message = Field(description="The one thing the viewer must get.")
@@ -481,7 +484,8 @@ class Timeline(Frozen):
 class Cut(Frozen):
     aspect_ratio: AspectRatio
     video: AssetRef
-    captions: AssetRef
+    captions: AssetRef = Field(description="WebVTT sidecar.")
+    subtitles: AssetRef = Field(description="SRT sidecar.")
 
 
 # --------------------------------------------------------------------------- approval
@@ -506,21 +510,73 @@ class ApprovalDecision(Frozen):
 # --------------------------------------------------------------------------- publishing
 
 
+class ManifestFile(Frozen):
+    """One deliverable of a published version, as the manifest lists it."""
+
+    key: str
+    role: Literal["video", "captions", "subtitles"]
+    aspect_ratio: AspectRatio
+    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    size: int = Field(ge=0)
+    content_type: str
+    duration_s: float | None = None
+    width: int | None = None
+    height: int | None = None
+
+
+class ApprovalRef(Frozen):
+    flow_run_id: str
+    approver: str
+    decided_at: datetime
+    notes: str = ""
+
+
+class Manifest(Frozen):
+    """Written last: a consumer that sees a manifest can trust every file it lists."""
+
+    schema_: Literal["reelfactory.publication/1"] = Field(
+        default="reelfactory.publication/1", alias="schema"
+    )
+    brand: str
+    campaign: str
+    brief_id: str
+    version: int = Field(ge=1)
+    approval: ApprovalRef
+    c2pa: Literal["unsigned", "signed"] = Field(
+        default="unsigned", description="C2PA manifest status of the videos."
+    )
+    files: list[ManifestFile] = Field(min_length=1)
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    def same_files(self, other: Manifest) -> bool:
+        key = [(f.key, f.sha256) for f in self.files]
+        return sorted(key) == sorted((f.key, f.sha256) for f in other.files)
+
+
 class Publication(Frozen):
     brief_id: str
+    brand: str = ""
+    campaign: str = ""
     flow_run_id: str
+    version: int = Field(default=1, ge=1)
     aspect_ratio: AspectRatio
     bucket: str
     key: str
     uri: str
     captions_key: str
     captions_uri: str
+    subtitles_key: str = ""
+    manifest_key: str = ""
     sha256: str
     size: int
     duration_s: float
     width: int
     height: int
     link: str = Field(description="Shareable link: presigned URL on S3, file:// locally.")
+    already_published: bool = Field(
+        default=False, description="True when an identical version was already there."
+    )
 
 
 class RunOutcome(Frozen):

@@ -31,6 +31,21 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = Field(default=None, description="S3 endpoint (for non-AWS).")
     s3_bucket: str | None = Field(default=None, description="Publish bucket; local dir if unset.")
     s3_region: str = "us-east-1"
+    s3_addressing_style: Literal["auto", "path", "virtual"] | None = Field(
+        default=None, description="Default: path-style with an endpoint URL, else auto."
+    )
+    s3_multipart_threshold_mib: int = Field(default=64, ge=5)
+    s3_part_size_mib: int = Field(default=16, ge=5, le=5120)
+    s3_max_attempts: int = Field(default=5, ge=1, le=20, description="botocore retries.")
+    s3_sse: Literal["AES256", "aws:kms", "aws:kms:dsse"] | None = None
+    s3_kms_key_id: str | None = None
+    s3_tags: dict[str, str] = Field(default_factory=dict, description="Object tags (JSON).")
+    s3_link_expiry_s: int = Field(
+        default=7 * 24 * 3600, ge=60, le=7 * 24 * 3600, description="Presigned link lifetime."
+    )
+    s3_public_url_template: str | None = Field(
+        default=None, description="e.g. https://cdn.example.com/{key} for a bucket behind a CDN."
+    )
     publish_prefix: str = "published"
 
     # Expansion. The template expander is the default; "llm" asks any OpenAI-compatible

@@ -52,4 +52,4 @@ def assemble_cut(
         video.duration_s or 0,
         time.perf_counter() - started,
     )
-    return Cut(aspect_ratio=ratio, video=video, captions=refs[".vtt"])
+    return Cut(aspect_ratio=ratio, video=video, captions=refs[".vtt"], subtitles=refs[".srt"])

@@ -1,65 +1,110 @@
-"""Publish an approved cut and its captions; record the publication."""
+"""Publish an approved version (every cut, its sidecars, then the manifest); record it."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from prefect import get_run_logger, task
+from prefect import Task, get_run_logger, task
+from prefect.client.schemas.objects import State, TaskRun
 
 from reelfactory import db
-from reelfactory.models import BrandKit, Brief, Cut, Publication
+from reelfactory.models import ApprovalDecision, Brief, Cut, Publication
+from reelfactory.publish import (
+    CutFiles,
+    ImmutableVersionError,
+    PermanentPublishError,
+    plan_version,
+    publish_version,
+    target_for,
+)
 from reelfactory.settings import Settings
-from reelfactory.storage import LocalAssetStore, publish_key, publisher_for
+from reelfactory.storage import LocalAssetStore
 
 
-@task(name="publish-cut", retries=3, retry_delay_seconds=[2, 5, 15])
-def publish_cut(
-    cut: Cut, brief: Brief, kit: BrandKit, flow_run_id: str, approver: str, settings: Settings
-) -> Publication:
-    """Upload captions, then the video (so a visible video always has its captions)."""
+def _transient(task: Task[..., object], task_run: TaskRun, state: State[object]) -> bool:
+    """Retry the task unless retrying cannot help (bad bucket/credentials, immutable key)."""
+    try:
+        state.result()
+    except (PermanentPublishError, ImmutableVersionError):
+        return False
+    except Exception:
+        return True
+    return True
+
+
+@task(
+    name="publish-version",
+    retries=3,
+    retry_delay_seconds=[2, 10, 30],
+    retry_condition_fn=_transient,
+)
+def publish_approved(
+    cuts: list[Cut], brief: Brief, decision: ApprovalDecision, settings: Settings, version: int = 1
+) -> list[Publication]:
+    """Upload every deliverable, verify it, write the manifest last, record the rows."""
     logger = get_run_logger()
     store = LocalAssetStore(settings.assets_dir)
-    publisher = publisher_for(settings)
-    metadata = {
-        "brief-id": brief.brief_id,
-        "brand": kit.id,
-        "flow-run-id": flow_run_id,
-        "approved-by": approver,
-        "aspect-ratio": cut.aspect_ratio.value,
-    }
-
-    def key_of(suffix: str) -> str:
-        prefix = settings.publish_prefix
-        return publish_key(prefix, kit.id, brief.brief_id, cut.aspect_ratio, suffix)
-
-    captions = publisher.publish(
-        store.local_path(cut.captions), key_of(".vtt"), content_type="text/vtt", metadata=metadata
+    files = [
+        CutFiles(
+            cut=cut,
+            video=store.local_path(cut.video),
+            captions=store.local_path(cut.captions),
+            subtitles=store.local_path(cut.subtitles),
+        )
+        for cut in cuts
+    ]
+    planned = plan_version(
+        cuts=files,
+        brief=brief,
+        decision=decision,
+        version=version,
+        prefix=settings.publish_prefix,
     )
-    video = publisher.publish(
-        store.local_path(cut.video), key_of(".mp4"), content_type="video/mp4", metadata=metadata
+    target = target_for(settings)
+    result = publish_version(
+        target,
+        planned.uploads,
+        planned.manifest,
+        planned.manifest_key,
+        stale_uploads_after=timedelta(hours=1),
     )
+    if result.aborted_uploads:
+        logger.warning("aborted %d stale incomplete uploads", result.aborted_uploads)
     logger.info(
-        "%s %s (%d bytes)",
-        "published" if video.uploaded else "already published",
-        video.uri,
-        video.size,
+        "%s %s (%d files uploaded)",
+        "already published:" if result.already_published else "published",
+        target.uri(planned.manifest_key),
+        len(result.uploaded),
     )
-    publication = Publication(
-        brief_id=brief.brief_id,
-        flow_run_id=flow_run_id,
-        aspect_ratio=cut.aspect_ratio,
-        bucket=video.bucket,
-        key=video.key,
-        uri=video.uri,
-        captions_key=captions.key,
-        captions_uri=captions.uri,
-        sha256=video.sha256,
-        size=video.size,
-        duration_s=cut.video.duration_s or 0.0,
-        width=cut.video.width or 0,
-        height=cut.video.height or 0,
-        link=video.link,
-    )
+    by_key = {f.key: f for f in planned.manifest.files}
+    publications = []
+    for cut, keys in zip(cuts, planned.keys, strict=True):
+        video = by_key[keys.video]
+        publications.append(
+            Publication(
+                brief_id=brief.brief_id,
+                brand=brief.brand,
+                campaign=brief.campaign,
+                flow_run_id=decision.flow_run_id,
+                version=version,
+                aspect_ratio=cut.aspect_ratio,
+                bucket=target.bucket,
+                key=keys.video,
+                uri=target.uri(keys.video),
+                captions_key=keys.captions,
+                captions_uri=target.uri(keys.captions),
+                subtitles_key=keys.subtitles,
+                manifest_key=planned.manifest_key,
+                sha256=video.sha256,
+                size=video.size,
+                duration_s=video.duration_s or 0.0,
+                width=video.width or 0,
+                height=video.height or 0,
+                link=target.link(keys.video),
+                already_published=result.already_published,
+            )
+        )
     with db.session_for(settings.db_url) as session:
-        db.record_publication(session=session, publication=publication, at=datetime.now(UTC))
-    return publication
+        for publication in publications:
+            db.record_publication(session=session, publication=publication, at=datetime.now(UTC))
+    return publications

@@ -61,11 +61,7 @@ def test_demo_publishes_locally_and_files_outlive_the_command(tmp_path: Path) ->
     video = Path(unquote(urlparse(out["uri"]).path))
     captions = Path(unquote(urlparse(out["captions_uri"]).path))
     bucket = tmp_path / "data" / "bucket"
-    assert (
-        video
-        == bucket
-        / "published/aurora-coffee/aurora-sunrise-blend-launch/aurora-sunrise-blend-launch-16x9.mp4"
-    )
+    assert video == bucket / "published/aurora-coffee/adhoc/aurora-sunrise-blend-launch/v1/16x9.mp4"
     assert video.is_file() and captions.read_text().startswith("WEBVTT")
     assert sha256_file(video) == out["sha256"]
     assert (probe(video).width, probe(video).height) == (out["width"], out["height"]) == (170, 96)

@@ -58,7 +58,7 @@ def audit(lane: Lane, run_id: str) -> list[tuple[str, str | None, bool]]:
 
 
 def prefix_of(brief: Brief) -> str:
-    return f"published/{brief.brand}/{brief.brief_id}/"
+    return f"published/{brief.brand}/{brief.campaign}/{brief.brief_id}/v1/"
 
 
 def test_approved_brief_is_published_to_s3(lane: Lane, s3: S3Client, tmp_path: Path) -> None:
@@ -75,8 +75,21 @@ def test_approved_brief_is_published_to_s3(lane: Lane, s3: S3Client, tmp_path: P
     final = orch.wait_for(run_id, orch.is_final, timeout_s=RUN_TIMEOUT_S)
     assert final.state_name == "Completed", final.message
 
-    key = f"{prefix_of(brief)}e2e-approved-16x9.mp4"
-    assert keys_in(s3, lane.bucket, prefix_of(brief)) == [key, key.replace(".mp4", ".vtt")]
+    key = f"{prefix_of(brief)}16x9.mp4"
+    assert keys_in(s3, lane.bucket, prefix_of(brief)) == [
+        key,
+        key.replace(".mp4", ".srt"),
+        key.replace(".mp4", ".vtt"),
+        f"{prefix_of(brief)}manifest.json",
+    ]
+    manifest = json.loads(
+        s3.get_object(Bucket=lane.bucket, Key=f"{prefix_of(brief)}manifest.json")["Body"].read()
+    )
+    assert manifest["approval"]["approver"] == APPROVER
+    assert manifest["approval"]["flow_run_id"] == run_id
+    assert {f["key"] for f in manifest["files"]} == {key} | {
+        key.replace(".mp4", suffix) for suffix in (".vtt", ".srt")
+    }
     body = s3.get_object(Bucket=lane.bucket, Key=key)
     video = tmp_path / "cut.mp4"
     video.write_bytes(body["Body"].read())
@@ -145,7 +158,7 @@ def test_unlisted_approver_and_empty_resume_are_refused(lane: Lane, s3: S3Client
         ("", None, False),
         (APPROVER, "approve", True),
     ]
-    assert len(keys_in(s3, lane.bucket, prefix_of(brief))) == 2
+    assert len(keys_in(s3, lane.bucket, prefix_of(brief))) == 4  # mp4, vtt, srt, manifest
 
 
 def test_cli_produce_publishes_every_aspect_ratio(lane: Lane, s3: S3Client, tmp_path: Path) -> None:
@@ -174,12 +187,24 @@ def test_cli_produce_publishes_every_aspect_ratio(lane: Lane, s3: S3Client, tmp_
     shots = 3 * len(brief.aspect_ratios)
     assert result.stderr.count("render-shot-") == shots, result.stderr
     assert result.stderr.count("assemble-cut-") == len(brief.aspect_ratios)
-    assert result.stderr.count("publish-cut-") == len(brief.aspect_ratios)
+    assert result.stderr.count("publish-version-") == 1
     out = json.loads(result.stdout.strip().splitlines()[-1])
     assert out["status"] == "published"
-    assert out["uri"] == f"s3://{lane.bucket}/{prefix_of(brief)}{brief.brief_id}-9x16.mp4"
+    assert out["uri"] == f"s3://{lane.bucket}/{prefix_of(brief)}9x16.mp4"
+    assert out["manifest_key"] == f"{prefix_of(brief)}manifest.json"
     assert (out["width"], out["height"]) == AspectRatio.PORTRAIT.size(TEST_SHORT_EDGE)
     assert abs(out["duration_s"] - brief.duration_s) <= 1 / 24
     assert [c["aspect_ratio"] for c in out["cuts"]] == ["9:16", "16:9"]
-    assert len(keys_in(s3, lane.bucket, prefix_of(brief))) == 4
+    assert len(keys_in(s3, lane.bucket, prefix_of(brief))) == 7  # 2 x (mp4, vtt, srt) + manifest
     assert "flow run: http://127.0.0.1:" in result.stderr
+
+    verify = subprocess.run(
+        [sys.executable, "-m", "reelfactory", "verify-publication", out["manifest_key"]],
+        env={**os.environ, **lane.env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=PROJECT_ROOT,
+    )
+    assert verify.returncode == 0, verify.stderr
+    assert json.loads(verify.stdout.splitlines()[-1])["ok"] is True
