@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -9,7 +11,7 @@ import yaml
 from typer.testing import CliRunner
 
 from reelfactory.cli import app
-from reelfactory.models import ShotList
+from reelfactory.models import AspectRatio, Publication, ShotList
 from reelfactory.settings import PROJECT_ROOT
 from tests.conftest import EXAMPLE_BRIEF, brief_data
 
@@ -114,3 +116,57 @@ def test_brand_kits_validate(runner: CliRunner, kits_copy: Path) -> None:
     bad = runner.invoke(app, ["brand-kits", "validate", str(kits_copy / "kestrel-bikes")])
     assert bad.exit_code == 2
     assert "palette.accent: not a #rrggbb colour: 'yellow'" in bad.output
+
+
+def test_published_lists_rows_and_verify_checks_files(tmp_path: Path) -> None:
+    from reelfactory import db
+    from reelfactory.publish import LocalTarget, publish_version
+    from reelfactory.settings import Settings
+    from tests.test_publish import plan_for
+
+    settings = Settings(data_dir=tmp_path / "data")
+    plan = plan_for(tmp_path / "cuts")
+    publish_version(
+        LocalTarget(settings.local_publish_dir), plan.uploads, plan.manifest, plan.manifest_key
+    )
+    db.init_db(settings.db_url)
+    video = plan.manifest.files[-1]
+    with db.session_for(settings.db_url) as session:
+        db.record_publication(
+            session=session,
+            publication=Publication(
+                brief_id="test-brief",
+                brand="aurora-coffee",
+                campaign="adhoc",
+                flow_run_id="run-1",
+                aspect_ratio=AspectRatio.LANDSCAPE,
+                bucket="local",
+                key=video.key,
+                uri="file:///x",
+                captions_key=plan.uploads[0].key,
+                captions_uri="file:///y",
+                manifest_key=plan.manifest_key,
+                sha256=video.sha256,
+                size=video.size,
+                duration_s=1.0,
+                width=64,
+                height=36,
+                link="file:///x",
+            ),
+            at=datetime.now(UTC),
+        )
+    runner = CliRunner(env={"REEL_DATA_DIR": str(tmp_path / "data")})
+    listed = runner.invoke(app, ["published", "--brand", "aurora-coffee", "--json"])
+    assert listed.exit_code == 0, listed.output
+    [row] = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert (row["key"], row["manifest_key"]) == (video.key, plan.manifest_key)
+    other = runner.invoke(app, ["published", "--brand", "kestrel-bikes", "--json"])
+    assert other.stdout.strip() == ""
+
+    ok = runner.invoke(app, ["verify-publication", video.key])
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout.splitlines()[-1])["ok"] is True
+    (settings.local_publish_dir / video.key).write_bytes(b"tampered")
+    bad = runner.invoke(app, ["verify-publication", plan.manifest_key])
+    assert bad.exit_code == 1
+    assert json.loads(bad.stdout.splitlines()[-1])["problems"][0].startswith(video.key)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 
 import yaml
 
@@ -33,3 +34,12 @@ def test_compose_wires_the_worker_to_the_server_and_postgres() -> None:
     assert worker_env["REEL_DB_URL"].startswith("postgresql+psycopg://")
     assert services["worker"]["build"]["dockerfile"] == "infra/Dockerfile"
     assert (INFRA / "Dockerfile").is_file()
+
+
+def test_publisher_policy_grants_only_what_publishing_uses() -> None:
+    policy = json.loads((INFRA / "s3-publisher-policy.json").read_text())
+    actions = {a for s in policy["Statement"] for a in s["Action"]}
+    assert "s3:PutObject" in actions and "s3:AbortMultipartUpload" in actions
+    assert not {a for a in actions if a.endswith("*") or "Delete" in a or "Policy" in a}
+    objects = [s for s in policy["Statement"] if "s3:PutObject" in s["Action"]]
+    assert [s["Resource"] for s in objects] == ["arn:aws:s3:::REEL_S3_BUCKET/published/*"]
