@@ -21,7 +21,7 @@ from reelfactory.settings import Settings
 from tasks.approve import record_decision
 from tasks.assemble import assemble_cut
 from tasks.plan import plan_brief, prepare_database
-from tasks.publish import publish_approved
+from tasks.publish import publish_approved, stage_cut
 from tasks.render import render_shot
 
 FLOW_NAME = "produce-video"
@@ -100,7 +100,8 @@ def produce_video(brief: Brief) -> RunOutcome | State:
     for ratio in brief.aspect_ratios:
         requests = requests_for(plan.shot_list, plan.kit, ratio, settings.render_short_edge)
         rendered = [f.result() for f in [render_shot.submit(r, settings) for r in requests]]
-        cuts.append(assemble_cut(plan.shot_list, rendered, plan.kit, ratio, flow_run_id, settings))
+        cut = assemble_cut(plan.shot_list, rendered, plan.kit, ratio, flow_run_id, settings)
+        cuts.append(stage_cut(cut, brief, flow_run_id, settings))
 
     decision = wait_for_approval(plan, cuts, flow_run_id, settings)
     if decision.decision is Decision.REJECT:

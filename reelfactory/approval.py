@@ -82,8 +82,9 @@ def describe_for_approver(
     ]
     for cut in cuts:
         lines.append(
-            f"- {cut.aspect_ratio.value}: [video]({cut.video.uri}) · "
-            f"[captions]({cut.captions.uri}) · {cut.video.width}×{cut.video.height}, "
+            f"- {cut.aspect_ratio.value}: [video]({cut.preview or cut.video.uri}) · "
+            f"[captions]({cut.captions_preview or cut.captions.uri}) · "
+            f"{cut.video.width}×{cut.video.height}, "
             f"{cut.video.duration_s:.2f} s, sha256 `{cut.video.sha256[:12]}`"
         )
     lines += [

@@ -486,6 +486,8 @@ class Cut(Frozen):
     video: AssetRef
     captions: AssetRef = Field(description="WebVTT sidecar.")
     subtitles: AssetRef = Field(description="SRT sidecar.")
+    preview: str = Field(default="", description="Link an approver can open to watch the draft.")
+    captions_preview: str = ""
 
 
 # --------------------------------------------------------------------------- approval

@@ -378,6 +378,59 @@ class S3Target:
         return aborted
 
 
+def staging_target_for(settings: Settings) -> Target | None:
+    """Where drafts go for review: the staging bucket (or the publish bucket), or None when
+    publishing locally (approvers then open the asset store's files directly)."""
+    bucket = settings.s3_staging_bucket or settings.s3_bucket
+    if not bucket:
+        return None
+    return S3Target(s3_client(settings), bucket, settings)
+
+
+def stage_draft(
+    target: Target,
+    *,
+    prefix: str,
+    brief: Brief,
+    flow_run_id: str,
+    ratio: AspectRatio,
+    files: list[tuple[Path, str, str]],
+) -> list[str]:
+    """Upload a draft cut's files (path, suffix, content type) for review; return their links.
+
+    Drafts live under ``{staging}/{brand}/{campaign}/{brief}/{flow_run}/``: never under the
+    published prefix, and private to whoever holds a link.
+    """
+    root = "/".join(
+        safe_segment(part)
+        for part in [
+            *[seg for seg in prefix.split("/") if seg.strip()],
+            brief.brand,
+            brief.campaign,
+            brief.brief_id,
+            flow_run_id,
+        ]
+    )
+    links = []
+    for path, suffix, content_type in files:
+        key = deliverable_key(root, ratio, suffix)
+        digest = sha256_file(path)
+        stored = target.head(key)
+        if stored is None or stored.sha256 != digest:
+            target.put(
+                Upload(
+                    src=path,
+                    key=key,
+                    content_type=content_type,
+                    metadata={"brief-id": brief.brief_id, "flow-run-id": flow_run_id},
+                    cache_control="private, no-cache",
+                ),
+                digest,
+            )
+        links.append(target.link(key))
+    return links
+
+
 def s3_client(settings: Settings) -> S3Client:
     import boto3
     from botocore.config import Config

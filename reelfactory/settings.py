@@ -47,6 +47,10 @@ class Settings(BaseSettings):
         default=None, description="e.g. https://cdn.example.com/{key} for a bucket behind a CDN."
     )
     publish_prefix: str = "published"
+    s3_staging_bucket: str | None = Field(
+        default=None, description="Bucket for drafts under review; the publish bucket if unset."
+    )
+    staging_prefix: str = "staging"
 
     # Expansion. The template expander is the default; "llm" asks any OpenAI-compatible
     # chat-completions endpoint for the shot directions, falling back to the template.

@@ -1,4 +1,4 @@
-"""Publish an approved version (every cut, its sidecars, then the manifest); record it."""
+"""Stage drafts for review; publish an approved version (cuts, sidecars, then the manifest)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,37 @@ from reelfactory.publish import (
     PermanentPublishError,
     plan_version,
     publish_version,
+    stage_draft,
+    staging_target_for,
     target_for,
 )
 from reelfactory.settings import Settings
 from reelfactory.storage import LocalAssetStore
+
+
+@task(name="stage-cut", retries=3, retry_delay_seconds=[2, 10, 30])
+def stage_cut(cut: Cut, brief: Brief, flow_run_id: str, settings: Settings) -> Cut:
+    """Give the approver a link to each draft: a presigned staging URL when S3 is configured,
+    the asset store's file otherwise. Nothing goes under the published prefix."""
+    store = LocalAssetStore(settings.assets_dir)
+    staging = staging_target_for(settings)
+    if staging is None:
+        return cut.model_copy(
+            update={"preview": cut.video.uri, "captions_preview": cut.captions.uri}
+        )
+    preview, captions_preview = stage_draft(
+        staging,
+        prefix=settings.staging_prefix,
+        brief=brief,
+        flow_run_id=flow_run_id,
+        ratio=cut.aspect_ratio,
+        files=[
+            (store.local_path(cut.video), ".mp4", "video/mp4"),
+            (store.local_path(cut.captions), ".vtt", "text/vtt; charset=utf-8"),
+        ],
+    )
+    get_run_logger().info("cut %s staged for review", cut.aspect_ratio.value)
+    return cut.model_copy(update={"preview": preview, "captions_preview": captions_preview})
 
 
 def _transient(task: Task[..., object], task_run: TaskRun, state: State[object]) -> bool:

@@ -28,6 +28,8 @@ from reelfactory.publish import (
     publish_version,
     s3_client,
     safe_segment,
+    stage_draft,
+    staging_target_for,
     target_for,
     verify_version,
     version_prefix,
@@ -390,3 +392,27 @@ def test_target_for_settings(tmp_path: Path, s3_endpoint: str) -> None:
     assert isinstance(target_for(Settings(data_dir=tmp_path)), LocalTarget)
     s3t = target_for(Settings(data_dir=tmp_path, s3_bucket="b", s3_endpoint_url=s3_endpoint))
     assert isinstance(s3t, S3Target) and s3t.bucket == "b"
+
+
+def test_drafts_are_staged_outside_the_published_prefix(
+    s3: S3Client, s3_endpoint: str, bucket: str, tmp_path: Path
+) -> None:
+    settings = s3_settings(s3_endpoint, "reel-nowhere", s3_staging_bucket=bucket)
+    staging = staging_target_for(settings)
+    assert staging is not None and staging.bucket == bucket
+    files = make_cut(tmp_path, AspectRatio.PORTRAIT, b"draft pixels")
+    brief = Brief.model_validate(brief_data(campaign="spring"))
+    links = stage_draft(
+        staging,
+        prefix="staging",
+        brief=brief,
+        flow_run_id="run-7",
+        ratio=AspectRatio.PORTRAIT,
+        files=[(files.video, ".mp4", "video/mp4"), (files.captions, ".vtt", "text/vtt")],
+    )
+    root = "staging/aurora-coffee/spring/test-brief/run-7"
+    assert keys_in(s3, bucket) == [f"{root}/9x16.mp4", f"{root}/9x16.vtt"]
+    assert httpx.get(links[0]).content == b"draft pixels"
+    head = s3.head_object(Bucket=bucket, Key=f"{root}/9x16.mp4")
+    assert head["CacheControl"] == "private, no-cache"
+    assert staging_target_for(Settings()) is None  # local: approvers open the asset store

@@ -65,6 +65,8 @@ def test_approved_brief_is_published_to_s3(lane: Lane, s3: S3Client, tmp_path: P
     brief = Brief.model_validate(brief_data(id="e2e-approved"))
     run_id, _ = submit_and_pause(brief)
     assert keys_in(s3, lane.bucket, prefix_of(brief)) == []  # nothing before approval
+    staged = keys_in(s3, lane.bucket, f"staging/aurora-coffee/adhoc/e2e-approved/{run_id}/")
+    assert [k.rsplit("/", 1)[1] for k in staged] == ["16x9.mp4", "16x9.vtt"]  # for preview
     [table] = shot_list_artifacts(run_id)
     assert table.key == "shot-list-e2e-approved" and table.type == "table"
     rows = json.loads(str(table.data))
