@@ -20,9 +20,9 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from reelfactory.errors import InputError
-from reelfactory.expand import Directions, Expander, Slot, TemplateExpander
+from reelfactory.expand import Directions, Expander, Slot, TemplateExpander, one_line
 from reelfactory.formats import Format
-from reelfactory.models import BrandKit, Brief, ShotDirection
+from reelfactory.models import BrandKit, Brief, ShotDirection, clean_text
 from reelfactory.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -113,7 +113,13 @@ def parse_reply(body: dict[str, Any], slots: list[Slot]) -> list[ShotDirection]:
     wanted = [s.name for s in slots]
     if names != wanted:
         raise InvalidReply(f"shots must be named {wanted} in that order (got {names})")
-    return [ShotDirection.model_validate(s.model_dump(exclude={"name"})) for s in parsed.shots]
+    # Model output is untrusted text: one line, no control or bidi characters, like brief copy.
+    return [
+        ShotDirection.model_validate(
+            {k: one_line(str(clean_text(v))) for k, v in s.model_dump(exclude={"name"}).items()}
+        )
+        for s in parsed.shots
+    ]
 
 
 class LLMExpander:

@@ -42,9 +42,13 @@ class Rule:
     name: str
 
 
+ZERO_WIDTH = re.compile("[\u200b-\u200d\u2060\ufeff]")
+
+
 def normalise(text: str) -> str:
-    """NFKC (folds full-width and compatibility letters) without changing the length much."""
-    return unicodedata.normalize("NFKC", text)
+    """NFKC (folds full-width and compatibility letters) and no zero-width characters, so
+    "Taylor\u200bSwift" cannot slip past a rule."""
+    return ZERO_WIDTH.sub("", unicodedata.normalize("NFKC", text))
 
 
 def _name_pattern(name: str) -> str:

@@ -21,6 +21,7 @@ def rewrite(kit: BrandKit, text: str) -> tuple[str, list[str]]:
         ("TAYLOR  SWIFT's morning", "a pop singer morning"),
         ("a nod to taylor-swift", "a nod to a pop singer"),
         ("Ｅｌｏｎ Ｍｕｓｋ on stage", "a tech entrepreneur on stage"),  # full-width, NFKC
+        ("Taylor\u200b Swift waves", "a pop singer waves"),  # zero-width space
     ],
 )
 def test_public_figures_become_generic_people(aurora: BrandKit, text: str, expected: str) -> None:
