@@ -75,6 +75,8 @@ def expand(
 def _print_shot_list(shot_list: ShotList, ratio: AspectRatio | None) -> None:
     from rich.table import Table
 
+    from reelfactory.intake import shot_list_rows
+
     out = Console(highlight=False, soft_wrap=False)
     table = Table(
         title=f"{shot_list.brief_id} · {shot_list.format} · {shot_list.duration_s:g} s "
@@ -83,17 +85,15 @@ def _print_shot_list(shot_list: ShotList, ratio: AspectRatio | None) -> None:
     )
     for column in ("#", "shot", "time", "caption", f"prompt{f' ({ratio.value})' if ratio else ''}"):
         table.add_column(column, overflow="fold")
-    start = 0
-    for shot in shot_list.shots:
-        end = start + shot.frames
+    for shot, row in zip(shot_list.shots, shot_list_rows(shot_list), strict=True):
+        start, length = float(row["start_s"]), float(row["duration_s"])
         table.add_row(
-            str(shot.index + 1),
+            str(row["shot"]),
             shot.name,
-            f"{start / shot_list.fps:.2f}-{end / shot_list.fps:.2f} s\n{shot.frames} frames",
+            f"{start:.2f}-{start + length:.2f} s\n{shot.frames} frames",
             shot.caption,
             shot.prompt_for(ratio) if ratio else shot.prompt,
         )
-        start = end
     out.print(table)
     for rw in shot_list.rewrites:
         out.print(

@@ -90,7 +90,3 @@ class Settings(BaseSettings):
     @property
     def local_publish_dir(self) -> Path:
         return self.data_dir / "bucket"
-
-    @property
-    def publishes_to_s3(self) -> bool:
-        return self.s3_bucket is not None
