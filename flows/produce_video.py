@@ -1,5 +1,9 @@
 """produce-video: one brief in, one approved, captioned MP4 per aspect ratio published.
 
+Moderation gates the run twice: the brief and its prompts before rendering, the frames of
+every rendered shot and cut before approval. 'block' ends the run (state "Blocked"),
+'review' pauses it for a moderation reviewer exactly as approval does.
+
 The flow only orchestrates. Every decision is a pure function in ``reelfactory``; every side
 effect is a task in ``tasks``.
 """
@@ -9,17 +13,30 @@ from __future__ import annotations
 from prefect import flow, get_run_logger, runtime
 from prefect.client.schemas.objects import State
 from prefect.flow_runs import pause_flow_run
+from prefect.futures import PrefectFuture
 from prefect.input import RunInput
-from prefect.states import Completed
+from prefect.states import Completed, Failed
 from pydantic import Field
 
 from reelfactory.approval import describe_for_approver, evaluate
+from reelfactory.errors import ModerationBlocked
 from reelfactory.intake import Plan
-from reelfactory.models import ApprovalDecision, Brief, Cut, Decision, RunOutcome
+from reelfactory.models import (
+    ApprovalDecision,
+    Brief,
+    Cut,
+    Decision,
+    ModerationReport,
+    ReviewChoice,
+    RunOutcome,
+    Verdict,
+)
+from reelfactory.moderation.review import describe_for_reviewer, evaluate_review
 from reelfactory.render import requests_for
 from reelfactory.settings import Settings
 from tasks.approve import record_decision
 from tasks.assemble import assemble_cut
+from tasks.moderate import moderate_frames, publish_moderation_report
 from tasks.plan import plan_brief, prepare_database
 from tasks.publish import publish_approved, stage_cut
 from tasks.render import render_shot
@@ -40,8 +57,20 @@ class ApprovalForm(RunInput):
     notes: str = Field(default="", description="Why; shown in the audit trail.")
 
 
+class ReviewForm(RunInput):
+    """The form a moderation reviewer fills in when moderation was unsure."""
+
+    reviewer: str = Field(default="", description="Your email, as listed on the brand kit.")
+    decision: ReviewChoice | None = Field(default=None, description="allow or block")
+    notes: str = Field(default="", description="Why; shown in the audit trail.")
+
+
 def wait_for_approval(
-    plan: Plan, cuts: list[Cut], flow_run_id: str, settings: Settings
+    plan: Plan,
+    cuts: list[Cut],
+    report: ModerationReport,
+    flow_run_id: str,
+    settings: Settings,
 ) -> ApprovalDecision:
     """Pause until an allowed approver decides; refused attempts are audited and re-asked."""
     logger = get_run_logger()
@@ -53,7 +82,7 @@ def wait_for_approval(
             brief=plan.brief,
             kit=plan.kit,
             shot_list=plan.shot_list,
-            report=plan.report,
+            report=report,
             cuts=cuts,
             refusal=refusal,
         )
@@ -78,15 +107,75 @@ def wait_for_approval(
         logger.warning("approval attempt %d refused, still waiting: %s", attempt, refusal)
 
 
+def wait_for_review(
+    plan: Plan, report: ModerationReport, step: str, flow_run_id: str, settings: Settings
+) -> ApprovalDecision:
+    """Pause until an allowed reviewer clears or blocks a 'review' verdict."""
+    logger = get_run_logger()
+    refusal = ""
+    attempt = 0
+    while True:
+        attempt += 1
+        description = describe_for_reviewer(
+            brief=plan.brief, kit=plan.kit, report=report, step=step, refusal=refusal
+        )
+        form = pause_flow_run(
+            wait_for_input=ReviewForm.with_initial_data(description=description),
+            timeout=settings.approval_timeout_s,
+            poll_interval=settings.approval_poll_s,
+            key=f"{step.replace(':', '-')}-{attempt}",
+        )
+        decision = evaluate_review(
+            brief=plan.brief,
+            kit=plan.kit,
+            flow_run_id=flow_run_id,
+            step=step,
+            reviewer=form.reviewer,
+            decision=form.decision.value if form.decision else None,
+            notes=form.notes,
+        )
+        record_decision(decision, settings.db_url)
+        if decision.accepted:
+            return decision
+        refusal = decision.reason
+        logger.warning("review attempt %d refused, still waiting: %s", attempt, refusal)
+
+
+def blocked(brief: Brief, message: str) -> State:
+    """The run's end when moderation (or a reviewer) blocks it."""
+    get_run_logger().warning("blocked: %s", message)
+    return Failed(
+        name="Blocked",
+        message=message,
+        data=RunOutcome(status="blocked", brief_id=brief.brief_id),
+    )
+
+
+def cleared(plan: Plan, report: ModerationReport, step: str, flow_run_id: str, s: Settings) -> str:
+    """'' when ``report`` lets the run go on (after a human review if needed), else why not."""
+    if report.verdict is Verdict.BLOCK:
+        return f"{report.subject} blocked by moderation: " + "; ".join(
+            f.describe() for f in report.findings if f.verdict is Verdict.BLOCK
+        )
+    if report.verdict is Verdict.REVIEW:
+        decision = wait_for_review(plan, report, step, flow_run_id, s)
+        if decision.decision is ReviewChoice.BLOCK:
+            return f"blocked in review by {decision.approver}: {decision.notes or '(no notes)'}"
+    return ""
+
+
 @flow(name=FLOW_NAME, log_prints=False, persist_result=True)
 def produce_video(brief: Brief) -> RunOutcome | State:
-    """Expand, moderate, render, assemble, wait for approval, publish."""
+    """Expand, moderate, render, check frames, assemble, wait for approval, publish."""
     settings = Settings()
     logger = get_run_logger()
     flow_run_id = str(runtime.flow_run.id)
 
     prepare_database(settings.db_url)
-    plan = plan_brief(brief, settings)
+    try:
+        plan = plan_brief(brief, settings)
+    except ModerationBlocked as exc:
+        return blocked(brief, str(exc))
     shots = plan.shot_list.shots
     logger.info(
         "brief %s: %d shots, %.2f s, moderation %s",
@@ -95,15 +184,33 @@ def produce_video(brief: Brief) -> RunOutcome | State:
         plan.shot_list.duration_s,
         plan.report.verdict.value,
     )
+    if why := cleared(plan, plan.report, "review:input", flow_run_id, settings):
+        return blocked(brief, why)
 
     cuts: list[Cut] = []
+    checks: list[PrefectFuture[ModerationReport]] = []
     for ratio in brief.aspect_ratios:
         requests = requests_for(plan.shot_list, plan.kit, ratio, settings.render_short_edge)
         rendered = [f.result() for f in [render_shot.submit(r, settings) for r in requests]]
+        checks += [
+            moderate_frames.submit(ref, f"shot[{i}] {ratio.value}", plan.kit, settings)
+            for i, ref in enumerate(rendered)
+        ]
         cut = assemble_cut(plan.shot_list, rendered, plan.kit, ratio, flow_run_id, settings)
-        cuts.append(stage_cut(cut, brief, flow_run_id, settings))
+        checks.append(moderate_frames.submit(cut.video, f"cut {ratio.value}", plan.kit, settings))
+        cuts.append(cut)
 
-    decision = wait_for_approval(plan, cuts, flow_run_id, settings)
+    output = ModerationReport(subject=f"renders of {brief.brief_id}")
+    for check in checks:
+        output = output.merged(check.result())
+    publish_moderation_report(output, f"moderation-{brief.brief_id}-output", "Output moderation")
+    if why := cleared(plan, output, "review:output", flow_run_id, settings):
+        return blocked(brief, why)
+
+    staged = [stage_cut(cut, brief, flow_run_id, settings) for cut in cuts]
+    decision = wait_for_approval(
+        plan, staged, plan.report.merged(output, subject=brief.brief_id), flow_run_id, settings
+    )
     if decision.decision is Decision.REJECT:
         logger.info("rejected by %s: %s", decision.approver, decision.notes or "(no notes)")
         return Completed(
@@ -112,5 +219,5 @@ def produce_video(brief: Brief) -> RunOutcome | State:
             data=RunOutcome(status="rejected", brief_id=brief.brief_id),
         )
 
-    publications = publish_approved(cuts, brief, decision, settings)
+    publications = publish_approved(staged, brief, decision, settings)
     return RunOutcome(status="published", brief_id=brief.brief_id, publications=publications)

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from prefect.client.schemas.objects import TaskRun
 
-    from reelfactory.models import AspectRatio, ShotList
+    from reelfactory.models import AspectRatio, ModerationReport, ShotList
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 brand_kits_app = typer.Typer(no_args_is_help=True, help="Brand kit tools.")
@@ -128,6 +128,130 @@ def validate_kits(
             err.print(f"[green]✓[/] {kit.id}: {kit.name} ({len(kit.approvers)} approvers)")
     if failed:
         raise typer.Exit(2)
+
+
+def _verdict_json(report: ModerationReport, **extra: Any) -> str:
+    return json.dumps(
+        {
+            **extra,
+            "subject": report.subject,
+            "verdict": report.verdict.value,
+            "reasons": [f.describe() for f in report.findings],
+            "findings": [f.model_dump(mode="json") for f in report.findings],
+            "layers": report.layers,
+        },
+        ensure_ascii=False,
+    )
+
+
+def _print_report(report: ModerationReport) -> None:
+    colour = {"allow": "green", "review": "yellow", "block": "red"}[report.verdict.value]
+    typer.echo(f"{report.subject}: ", nl=False)
+    err.print(f"[bold {colour}]{report.verdict.value}[/]")
+    for f in report.findings:
+        typer.echo(f"  - {f.describe()}")
+
+
+@app.command()
+def moderate(
+    text: Annotated[str | None, typer.Argument(help="The text to moderate.")] = None,
+    brand: Annotated[
+        str | None, typer.Option("--brand", help="Apply this brand kit's rules and thresholds.")
+    ] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", help="Moderate each line of this file separately.")
+    ] = None,
+    frames: Annotated[
+        Path | None, typer.Option("--frames", help="Run the frame layers on this video.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON verdict per line.")] = False,
+) -> None:
+    """Moderate a text, each line of a file, or a video's frames. Exit 1 unless all allowed."""
+    from reelfactory.brand import brand_kit_by_id
+
+    given = [x for x in (text, file, frames) if x is not None]
+    if len(given) != 1:
+        raise fail(ReelError("give exactly one of TEXT, --file FILE or --frames VIDEO"))
+    settings = Settings()
+    try:
+        kit = brand_kit_by_id(settings.brand_kits_dir, brand) if brand else None
+        reports: list[ModerationReport] = []
+        if frames is not None:
+            from reelfactory.moderation.frames import frame_moderator
+
+            if not frames.is_file():
+                raise ReelError(f"--frames: no such file {str(frames)!r}")
+            reports.append(frame_moderator(settings, kit).video(frames, frames.name))
+        else:
+            from reelfactory.moderation import text_moderator
+
+            moderator = text_moderator(settings, kit)
+            if file is not None:
+                try:
+                    lines = file.read_text(encoding="utf-8").splitlines()
+                except (FileNotFoundError, UnicodeDecodeError) as exc:
+                    raise ReelError(f"--file: cannot read {str(file)!r}: {exc}") from None
+                for n, line in enumerate(lines, start=1):
+                    reports.append(moderator.text(line, f"line {n}"))
+                    if not as_json and n % 50 == 0:
+                        err.print(f"  {n}/{len(lines)} lines")
+            else:
+                assert text is not None
+                reports.append(moderator.text(text))
+    except ReelError as exc:
+        raise fail(exc) from None
+    for report in reports:
+        if as_json:
+            typer.echo(_verdict_json(report))
+        else:
+            _print_report(report)
+    if any(r.verdict.value != "allow" for r in reports):
+        raise typer.Exit(1)
+
+
+@app.command("moderation-eval")
+def moderation_eval(
+    dataset: Annotated[
+        Path | None,
+        typer.Argument(
+            help="JSONL of {text, expected, category[, brand]}; the shipped set if omitted."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """Precision, recall and accuracy of the text layers, per category and overall."""
+    from reelfactory.brand import brand_kit_by_id
+    from reelfactory.moderation import TextModerator, text_moderator
+    from reelfactory.moderation.dataset import DEFAULT_EVAL, Labelled, load_dataset
+    from reelfactory.moderation.evaluate import evaluate, table
+
+    settings = Settings()
+    path = dataset or DEFAULT_EVAL
+    moderators: dict[str | None, TextModerator] = {}
+
+    def moderate_row(row: Labelled) -> ModerationReport:
+        if row.brand not in moderators:
+            kit = brand_kit_by_id(settings.brand_kits_dir, row.brand) if row.brand else None
+            moderators[row.brand] = text_moderator(settings, kit)
+        return moderators[row.brand].text(row.text)
+
+    def progress(n: int, total: int) -> None:
+        if n % 100 == 0 or n == total:
+            err.print(f"  {n}/{total}")
+
+    try:
+        rows = load_dataset(path)
+        err.print(f"evaluating {len(rows)} lines of {path}")
+        started = time.monotonic()
+        summary = evaluate(rows, moderate_row, progress)
+    except ReelError as exc:
+        raise fail(exc) from None
+    summary["dataset"] = str(path)
+    summary["seconds"] = round(time.monotonic() - started, 2)
+    if as_json:
+        typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+    else:
+        typer.echo(table(summary))
 
 
 def _result(flow_run_id: str, state_name: str, settings: Settings) -> dict[str, Any]:

@@ -54,6 +54,7 @@ class ApprovalAuditRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     brief_id: str = Field(index=True)
     flow_run_id: str = Field(index=True)
+    step: str = "approval"
     approver: str
     decision: str | None = None
     accepted: bool
@@ -94,6 +95,7 @@ def record_decision(*, session: Session, decision: ApprovalDecision) -> Approval
     row = ApprovalAuditRow(
         brief_id=decision.brief_id,
         flow_run_id=decision.flow_run_id,
+        step=decision.step,
         approver=decision.approver,
         decision=decision.decision.value if decision.decision else None,
         accepted=decision.accepted,

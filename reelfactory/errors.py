@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
+
+if TYPE_CHECKING:
+    from reelfactory.models import ModerationReport
 
 
 class ReelError(Exception):
@@ -22,7 +25,11 @@ class InputError(ReelError):
 
 
 class ModerationBlocked(ReelError):
-    """The brief or a shot prompt failed moderation before rendering."""
+    """Moderation blocked the brief, a shot prompt, or rendered frames."""
+
+    def __init__(self, message: str, report: ModerationReport | None = None) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 class ApprovalRefused(ReelError):

@@ -13,7 +13,7 @@ from reelfactory.errors import InputError, ModerationBlocked, problems_from
 from reelfactory.expand import Expander, expand
 from reelfactory.formats import load_format
 from reelfactory.models import BrandKit, Brief, ModerationReport, ShotList, Verdict
-from reelfactory.moderation import moderate_brief, moderate_shots
+from reelfactory.moderation import text_moderator
 from reelfactory.render import clip_limits
 from reelfactory.settings import Settings
 
@@ -47,10 +47,12 @@ def plan(brief: Brief, settings: Settings, *, expander: Expander | None = None) 
 
     Raises:
         InputError: unknown brand or format, or copy, a duration or steps the format cannot take.
-        ModerationBlocked: the brief or a shot hit a blocklist.
+        ModerationBlocked: the brief or a shot was blocked by moderation. A ``review``
+            verdict does not raise: the plan carries it and the flow asks a human.
     """
     kit = brand_kit_by_id(settings.brand_kits_dir, brief.brand)
-    brief_report = moderate_brief(brief, kit)
+    moderator = text_moderator(settings, kit)
+    brief_report = moderator.brief(brief)
     raise_if_blocked(brief_report)
     fmt = load_format(settings.templates_dir, brief.format)
     if expander is None:
@@ -58,15 +60,17 @@ def plan(brief: Brief, settings: Settings, *, expander: Expander | None = None) 
 
         expander = expander_for(settings)
     shot_list = expand(brief, kit, fmt, limits=clip_limits(settings.renderer), expander=expander)
-    report = moderate_shots(shot_list, kit, prior=brief_report)
+    report = brief_report.merged(moderator.shots(shot_list))
     raise_if_blocked(report)
     return Plan(brief=brief, kit=kit, shot_list=shot_list, report=report)
 
 
 def raise_if_blocked(report: ModerationReport) -> None:
     if report.verdict is Verdict.BLOCK:
-        lines = "\n".join(f"  - {f.describe()}" for f in report.findings)
-        raise ModerationBlocked(f"{report.subject} blocked by moderation:\n{lines}")
+        lines = "\n".join(
+            f"  - {f.describe()}" for f in report.findings if f.verdict is Verdict.BLOCK
+        )
+        raise ModerationBlocked(f"{report.subject} blocked by moderation:\n{lines}", report)
 
 
 def shot_list_rows(shot_list: ShotList) -> list[dict[str, str | int | float]]:

@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from reelfactory.models import Category
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -61,6 +63,29 @@ class Settings(BaseSettings):
     llm_model: str = "gpt-4o-mini"
     llm_api_key: SecretStr | None = Field(default=None, description="Never logged.")
     llm_timeout_s: float = Field(default=30.0, gt=0)
+
+    # Moderation. Text layers always run; the hosted endpoint and the frame classifier are
+    # optional extras. Every layer fails closed: an error or a timeout is a review.
+    moderation_timeout_s: float = Field(
+        default=120.0, gt=0, description="Time limit for all layers on one subject."
+    )
+    moderation_remote_url: str | None = Field(
+        default=None, description="OpenAI-compatible base URL with POST /moderations; off if unset."
+    )
+    moderation_remote_model: str = "omni-moderation-latest"
+    moderation_remote_api_key: SecretStr | None = Field(default=None, description="Never logged.")
+    moderation_remote_timeout_s: float = Field(default=10.0, gt=0)
+    frame_sample_fps: float = Field(
+        default=2.0, gt=0, le=30, description="Frames checked per second of video."
+    )
+    frame_classifier_model: str | None = Field(
+        default=None,
+        description="transformers image-classification model id or path; off if unset.",
+    )
+    frame_classifier_labels: dict[str, Category] = Field(
+        default_factory=dict,
+        description='Its labels -> our categories (JSON), e.g. {"violence": "violence"}.',
+    )
 
     # Rendering.
     renderer: Literal["animatic"] = "animatic"

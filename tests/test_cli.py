@@ -37,9 +37,9 @@ def runner(tmp_path: Path) -> CliRunner:
         ({"message": None}, "message: required field is missing"),
         (
             {"message": "Miracle beans, guaranteed!"},
-            "brief.message contains brand-rules term 'miracle'",
+            "brief.message at 0-7: block brand-rules 'miracle'",
         ),
-        ({"audience": "fans of gore"}, "brief.audience contains violence term 'gore'"),
+        ({"audience": "fans of gore"}, "brief.audience at 8-12: block violence 'gore'"),
         (
             {"aspect_ratios": ["4:3"]},
             "aspect_ratios.0: Input should be '16:9', '9:16' or '1:1' (got '4:3')",
