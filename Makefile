@@ -26,6 +26,7 @@ system-deps:
 
 $(VENV)/.base: pyproject.toml | system-deps
 	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install '$(TORCH)'
 	$(PIP) install -e .
 	@touch $@
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -335,6 +336,19 @@ def run_brief(
             on_change=progress,
             on_tasks=task_done,
         )
+        while orch.is_review(w):
+            # --approve-as never clears a moderation review: a reviewer decides in the UI.
+            err.print(
+                f"[bold yellow]moderation is unsure[/]: waiting for a reviewer at "
+                f"{stack.flow_run_url(flow_run_id)}"
+            )
+            w = orch.wait_for(
+                flow_run_id,
+                partial(orch.paused_again, previous_key=orch.pause_key(w)),
+                timeout_s=settings.approval_timeout_s,
+                on_change=progress,
+                on_tasks=task_done,
+            )
         if orch.is_paused(w) and approve_as:
             decision = "reject" if reject else "approve"
             err.print(f"resuming as {approve_as}: {decision}")
@@ -384,7 +398,7 @@ Serve = Annotated[
         "--serve/--no-serve", help="Serve the flows here (default: only with a local server)."
     ),
 ]
-EXIT_CODES = {"published": 0, "rejected": 0, "waiting": 3}
+EXIT_CODES = {"published": 0, "rejected": 0, "waiting": 3, "blocked": 4}
 
 
 def _run_and_report(

@@ -106,6 +106,18 @@ def is_final(w: Watched) -> bool:
     return w.state_type in FINAL
 
 
+def is_review(w: Watched) -> bool:
+    """Paused for a moderation reviewer (not for brand approval)."""
+    return is_paused(w) and (pause_key(w) or "").startswith("review-")
+
+
+def resume_review(flow_run_id: str, *, reviewer: str, decision: str, notes: str = "") -> None:
+    """Answer the moderation review form: decision 'allow' or 'block'."""
+    resume_flow_run(
+        UUID(flow_run_id), run_input={"reviewer": reviewer, "decision": decision, "notes": notes}
+    )
+
+
 def resume(flow_run_id: str, *, approver: str, decision: str, notes: str = "") -> None:
     """Answer the approval form, exactly as the UI's resume button does."""
     resume_flow_run(

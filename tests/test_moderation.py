@@ -315,6 +315,9 @@ def test_missing_weights_fail_closed(tmp_path: Path) -> None:
 class Raising:
     name: str = "broken"
 
+    def load(self) -> None:
+        pass
+
     def scan(self, items: Sequence[TextItem]) -> list[Signal]:
         raise RuntimeError("classifier crashed")
 
@@ -322,6 +325,9 @@ class Raising:
 @dataclass
 class Slow:
     name: str = "slow"
+
+    def load(self) -> None:
+        pass
 
     def scan(self, items: Sequence[TextItem]) -> list[Signal]:
         time.sleep(2)
@@ -485,3 +491,45 @@ def test_plan_carries_a_review_verdict_instead_of_raising() -> None:
         f.field == "brief.message" and "boosts metabolism" in f.term for f in result.report.findings
     )
     assert result.shot_list.shots  # expansion went ahead: a human decides before rendering
+
+
+@dataclass
+class LoadFails:
+    name: str = "needs-a-model"
+
+    def load(self) -> None:
+        raise OSError("model file missing")
+
+    def scan(self, items: Sequence[TextItem]) -> list[Signal]:
+        raise AssertionError("never scanned when it did not load")
+
+
+def test_a_layer_that_cannot_load_fails_closed_and_is_not_scanned() -> None:
+    report = TextModerator([LoadFails(), builtin_blocklist()], Policy()).text("fans of gore")
+    terms = {(f.layer, f.term) for f in report.findings}
+    assert ("needs-a-model", "OSError: model file missing") in terms
+    assert report.verdict is Verdict.BLOCK  # the blocklist still ran
+
+
+def test_layers_load_in_one_thread_before_any_scan() -> None:
+    """torch breaks when two threads import it first at once (seen in the e2e lane:
+    'partially initialized module torch'); loads are serial, scans parallel."""
+    import threading
+
+    seen: list[tuple[str, str]] = []
+
+    @dataclass
+    class Probe:
+        name: str
+
+        def load(self) -> None:
+            seen.append(("load", threading.current_thread().name))
+
+        def scan(self, items: Sequence[TextItem]) -> list[Signal]:
+            seen.append(("scan", self.name))
+            return []
+
+    TextModerator([Probe("a"), Probe("b"), Probe("c")], Policy()).text("x")
+    loads = [thread for what, thread in seen if what == "load"]
+    assert len(loads) == 3 and len(set(loads)) == 1
+    assert [what for what, _ in seen][:3] == ["load"] * 3

@@ -11,6 +11,7 @@ are collapsed to the strongest frame per layer and category, naming how many fra
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -21,6 +22,7 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from reelfactory.errors import ReelError
 from reelfactory.models import BrandKit, Category, ModerationReport
 from reelfactory.moderation.policy import LayerFailure, Policy, Signal, decide
 from reelfactory.moderation.text import run_layers
@@ -49,6 +51,10 @@ COVERED = frozenset({"FEMALE_BREAST_COVERED", "FEMALE_GENITALIA_COVERED", "BUTTO
 COVERED_WEIGHT = 0.5
 
 
+class UnreadableVideo(ReelError, ValueError):
+    """A file the sampler cannot decode."""
+
+
 @dataclass(frozen=True)
 class Frame:
     time_s: float
@@ -72,11 +78,11 @@ def sample_frames(path: Path, fps: float = 2.0) -> Iterator[Frame]:
 
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
-        raise ValueError(f"{path}: cannot read video")
+        raise UnreadableVideo(f"{path}: cannot read video")
     try:
         src_fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
         if src_fps <= 0:
-            raise ValueError(f"{path}: video has no frame rate")
+            raise UnreadableVideo(f"{path}: video has no frame rate")
         k = 0
         index = 0
         target = round((k + 0.5) / fps * src_fps)
@@ -97,6 +103,10 @@ def sample_frames(path: Path, fps: float = 2.0) -> Iterator[Frame]:
 class FrameLayer(Protocol):
     @property
     def name(self) -> str: ...
+
+    def load(self) -> None:
+        """Import and load models; called in one thread before ``scan``."""
+        ...
 
     def scan(self, field: str, frames: Sequence[Frame]) -> list[Signal]: ...
 
@@ -128,6 +138,9 @@ def _nude_detector() -> Any:
 class Nudity:
     name = "nudity:nudenet"
 
+    def load(self) -> None:
+        _nude_detector()
+
     def scan(self, field: str, frames: Sequence[Frame]) -> list[Signal]:
         detector = _nude_detector()
         out = []
@@ -157,6 +170,9 @@ class Faces:
     name = "faces:opencv"
     min_fraction = 0.08
     min_neighbors = 10
+
+    def load(self) -> None:
+        _face_cascade()
 
     def scan(self, field: str, frames: Sequence[Frame]) -> list[Signal]:
         import cv2
@@ -203,13 +219,19 @@ class ImageClassifier:
     def name(self) -> str:
         return f"image-classifier:{Path(self.model).name or self.model}"
 
+    def load(self) -> None:
+        _image_pipeline(self.model)
+
     def scan(self, field: str, frames: Sequence[Frame]) -> list[Signal]:
         from PIL import Image
 
         classify = _image_pipeline(self.model)
         images = [Image.fromarray(np.ascontiguousarray(f.bgr[:, :, ::-1])) for f in frames]
         out = []
-        for frame, results in zip(frames, classify(images, top_k=None), strict=True):
+        # Every label, not the pipeline's default top 5: a brand may lower a threshold below
+        # what a sixth-ranked label scores.
+        every = int(classify.model.config.num_labels)
+        for frame, results in zip(frames, classify(images, top_k=every), strict=True):
             for r in results:
                 category = self.labels.get(str(r["label"]))
                 if category is not None:
@@ -268,15 +290,23 @@ class FrameModerator:
     timeout_s: float = 120.0
 
     def video(self, path: Path, field: str) -> ModerationReport:
-        """Every layer on frames sampled from ``path``; findings are named ``field``."""
+        """Every layer on frames sampled from ``path``; findings are named ``field``.
+
+        ``timeout_s`` bounds the whole video; a layer that failed on one batch is not asked
+        about the next ones (its failure already makes the verdict a review).
+        """
         signals: list[Signal] = []
         failures: dict[str, LayerFailure] = {}
         seen = 0
+        deadline = time.monotonic() + self.timeout_s
         frames = sample_frames(path, self.fps)
         while batch := list(islice(frames, BATCH)):
             seen += len(batch)
+            layers = [x for x in self.layers if x.name not in failures]
             found, failed = run_layers(
-                self.layers, lambda layer: layer.scan(field, batch), timeout_s=self.timeout_s
+                layers,
+                lambda layer: layer.scan(field, batch),
+                timeout_s=max(0.0, deadline - time.monotonic()),
             )
             signals += found
             for f in failed:

@@ -188,14 +188,11 @@ def normalise(text: str) -> Normalised:
     text = text[:MAX_CHARS]
     chars, offsets = _fold(text, tricks)
     _unconfuse(chars, tricks)
-    plain_c, plain_o = list(chars), list(offsets)
-    _join_spaced(plain_c, plain_o, tricks)
-    views = [View(*_squeeze(plain_c, plain_o))]
-    leet = _leet(chars)
+    _join_spaced(chars, offsets, tricks)
+    views = [View(*_squeeze(chars, offsets))]
+    leet = _leet(chars)  # after joining, so 'c 0 c a i n e' reads as one word
     if leet is not None:
-        leet_o = list(offsets)
-        _join_spaced(leet, leet_o, tricks)
-        view = View(*_squeeze(leet, leet_o))
+        view = View(*_squeeze(leet, offsets))
         if view.text != views[0].text:
             tricks.add("leetspeak")
             views.append(view)

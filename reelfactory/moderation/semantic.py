@@ -143,6 +143,10 @@ class SemanticClassifier:
     def model(self) -> LinearModel:
         return load_model(self.weights)
 
+    def load(self) -> None:
+        self.model  # noqa: B018  (loads and caches the weights)
+        encoder()
+
     def scan(self, items: Sequence[TextItem]) -> list[Signal]:
         units: dict[str, list[str]] = {}  # unit -> the texts read together, per view
         own = terms_pattern(self.own_names)

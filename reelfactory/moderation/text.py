@@ -15,7 +15,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from importlib import resources
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import yaml
 
@@ -57,6 +57,10 @@ class TextLayer(Protocol):
     @property
     def name(self) -> str: ...
 
+    def load(self) -> None:
+        """Import and load models. Called once per call, in one thread, before ``scan``."""
+        ...
+
     def scan(self, items: Sequence[TextItem]) -> list[Signal]: ...
 
 
@@ -97,6 +101,9 @@ class Blocklist:
     name: str
     lists: tuple[TermList, ...]
     presence: re.Pattern[str] | None = None  # minors-present terms (tighten, not a finding)
+
+    def load(self) -> None:
+        pass
 
     def scan(self, items: Sequence[TextItem]) -> list[Signal]:
         out: list[Signal] = []
@@ -177,6 +184,9 @@ class BrandRules:
     def name(self) -> str:
         return f"brand-rules:{self.kit.id}"
 
+    def load(self) -> None:
+        pass
+
     @cached_property
     def _terms(self) -> Blocklist:
         rules = self.kit.moderation
@@ -233,6 +243,9 @@ class Profanity:
 
     name = "profanity-check"
 
+    def load(self) -> None:
+        import profanity_check  # noqa: F401  (imports scikit-learn, which may import torch)
+
     def scan(self, items: Sequence[TextItem]) -> list[Signal]:
         from profanity_check import predict_prob
 
@@ -278,6 +291,9 @@ class RemoteModeration:
     timeout_s: float = 10.0
     name: str = "remote"
 
+    def load(self) -> None:
+        import httpx  # noqa: F401
+
     def scan(self, items: Sequence[TextItem]) -> list[Signal]:
         import httpx
 
@@ -308,19 +324,47 @@ class RemoteModeration:
         return out
 
 
+class Loadable(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    def load(self) -> None: ...
+
+
+def _load_all(layers: Sequence[Loadable]) -> dict[str, str]:
+    """Load layers one after the other (concurrent first imports of torch break it)."""
+    errors = {}
+    for layer in layers:
+        try:
+            layer.load()
+        except Exception as exc:  # fail closed, below
+            errors[layer.name] = f"{type(exc).__name__}: {exc}"[:300]
+    return errors
+
+
+L = TypeVar("L", bound=Loadable)
+
+
 def run_layers(
-    layers: Sequence[TextLayer] | Sequence[Any],
-    call: Callable[[Any], list[Signal]],
+    layers: Sequence[L],
+    call: Callable[[L], list[Signal]],
     *,
     timeout_s: float,
 ) -> tuple[list[Signal], list[LayerFailure]]:
-    """Call every layer with a time limit; an exception or a timeout is a ``LayerFailure``."""
+    """Load every layer (in one thread), then call them in parallel, all within
+    ``timeout_s``; an exception or a timeout is a ``LayerFailure``, never an allow."""
     signals: list[Signal] = []
     failures: list[LayerFailure] = []
     pool = ThreadPoolExecutor(max_workers=max(1, len(layers)), thread_name_prefix="moderation")
     deadline = time.monotonic() + timeout_s
     try:
-        futures = [(layer, pool.submit(call, layer)) for layer in layers]
+        try:
+            load_errors = pool.submit(_load_all, layers).result(timeout=timeout_s)
+        except FutureTimeout:
+            load_errors = {x.name: f"loading timed out after {timeout_s:g} s" for x in layers}
+        failures += [LayerFailure(name, error) for name, error in load_errors.items()]
+        ready = [x for x in layers if x.name not in load_errors]
+        futures = [(layer, pool.submit(call, layer)) for layer in ready]
         for layer, future in futures:
             try:
                 signals += future.result(timeout=max(0.0, deadline - time.monotonic()))

@@ -3,18 +3,45 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 from mypy_boto3_s3 import S3Client
 
-from reelfactory.settings import Settings
+from reelfactory.settings import PROJECT_ROOT, Settings
 from reelfactory.stack import prefect_server, served_flows
 from tests.conftest import TEST_SHORT_EDGE
+from tests.tiny_models import tiny_vit
 
 E2E_BUCKET = "reel-e2e"
+# A copy of aurora-coffee whose kit lowers the weapons review threshold to 0.05, and a frame
+# classifier that scores every frame 'weapons' at ~0.10: shipped kits allow that frame (their
+# review threshold is 0.20), this one sends it to review. Stricter-only thresholds at work.
+STRICT_KIT = "frames-strict"
+FRAME_LABEL = "holding-object"
+FRAME_SCORE = 0.0998  # softmax of logits (-2.2, 0)
+
+
+def tiny_frame_classifier(path: Path) -> Path:
+    """A classifier whose output ignores the image: P(FRAME_LABEL) is FRAME_SCORE always."""
+    return tiny_vit(path, [-2.2, 0.0], [FRAME_LABEL, "other"])
+
+
+def lane_brand_kits(path: Path) -> Path:
+    shutil.copytree(PROJECT_ROOT / "brand_kits", path)
+    shutil.copytree(path / "aurora-coffee", path / STRICT_KIT)
+    kit_file = path / STRICT_KIT / "kit.yaml"
+    data = yaml.safe_load(kit_file.read_text())
+    data["id"] = STRICT_KIT
+    data["name"] = "Aurora Coffee (strict frames)"
+    data["moderation"]["thresholds"] = {"weapons": {"review": 0.05, "block": 0.9}}
+    kit_file.write_text(yaml.safe_dump(data))
+    return path
 
 
 @dataclass(frozen=True)
@@ -31,9 +58,13 @@ def lane(
 ) -> Iterator[Lane]:
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    data_dir: Path = tmp_path_factory.mktemp("lane") / "data"
+    root = tmp_path_factory.mktemp("lane")
+    data_dir: Path = root / "data"
     env = {
         "REEL_DATA_DIR": str(data_dir),
+        "REEL_BRAND_KITS_DIR": str(lane_brand_kits(root / "brand_kits")),
+        "REEL_FRAME_CLASSIFIER_MODEL": str(tiny_frame_classifier(root / "frame-classifier")),
+        "REEL_FRAME_CLASSIFIER_LABELS": json.dumps({FRAME_LABEL: "weapons"}),
         "REEL_RENDER_SHORT_EDGE": str(TEST_SHORT_EDGE),
         "REEL_APPROVAL_POLL_S": "1",
         "REEL_S3_ENDPOINT_URL": s3_endpoint,
