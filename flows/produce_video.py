@@ -10,6 +10,9 @@ effect is a task in ``tasks``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from prefect import flow, get_run_logger, runtime
 from prefect.client.schemas.objects import State
 from prefect.flow_runs import pause_flow_run
@@ -65,6 +68,37 @@ class ReviewForm(RunInput):
     notes: str = Field(default="", description="Why; shown in the audit trail.")
 
 
+F = TypeVar("F", bound=RunInput)
+
+
+def ask_until_accepted(
+    form: type[F],
+    describe: Callable[[str], str],
+    judge: Callable[[F], ApprovalDecision],
+    key: str,
+    settings: Settings,
+) -> ApprovalDecision:
+    """Pause with ``form`` until ``judge`` accepts an answer; every attempt is audited, and
+    a refused one is asked again (pause ``key-2``, ...) with the reason on top."""
+    logger = get_run_logger()
+    refusal = ""
+    attempt = 0
+    while True:
+        attempt += 1
+        answer = pause_flow_run(
+            wait_for_input=form.with_initial_data(description=describe(refusal)),
+            timeout=settings.approval_timeout_s,
+            poll_interval=settings.approval_poll_s,
+            key=f"{key}-{attempt}",
+        )
+        decision = judge(answer)
+        record_decision(decision, settings.db_url)
+        if decision.accepted:
+            return decision
+        refusal = decision.reason
+        logger.warning("%s attempt %d refused, still waiting: %s", key, attempt, refusal)
+
+
 def wait_for_approval(
     plan: Plan,
     cuts: list[Cut],
@@ -72,60 +106,40 @@ def wait_for_approval(
     flow_run_id: str,
     settings: Settings,
 ) -> ApprovalDecision:
-    """Pause until an allowed approver decides; refused attempts are audited and re-asked."""
-    logger = get_run_logger()
-    refusal = ""
-    attempt = 0
-    while True:
-        attempt += 1
-        description = describe_for_approver(
+    """Pause until an allowed approver approves or rejects."""
+    return ask_until_accepted(
+        ApprovalForm,
+        lambda refusal: describe_for_approver(
             brief=plan.brief,
             kit=plan.kit,
             shot_list=plan.shot_list,
             report=report,
             cuts=cuts,
             refusal=refusal,
-        )
-        form = pause_flow_run(
-            wait_for_input=ApprovalForm.with_initial_data(description=description),
-            timeout=settings.approval_timeout_s,
-            poll_interval=settings.approval_poll_s,
-            key=f"approval-{attempt}",
-        )
-        decision = evaluate(
+        ),
+        lambda form: evaluate(
             brief=plan.brief,
             kit=plan.kit,
             flow_run_id=flow_run_id,
             approver=form.approver,
             decision=form.decision.value if form.decision else None,
             notes=form.notes,
-        )
-        record_decision(decision, settings.db_url)
-        if decision.accepted:
-            return decision
-        refusal = decision.reason
-        logger.warning("approval attempt %d refused, still waiting: %s", attempt, refusal)
+        ),
+        "approval",
+        settings,
+    )
 
 
 def wait_for_review(
     plan: Plan, report: ModerationReport, step: str, flow_run_id: str, settings: Settings
 ) -> ApprovalDecision:
-    """Pause until an allowed reviewer clears or blocks a 'review' verdict."""
-    logger = get_run_logger()
-    refusal = ""
-    attempt = 0
-    while True:
-        attempt += 1
-        description = describe_for_reviewer(
+    """Pause until an allowed reviewer clears (allow) or blocks a 'review' verdict."""
+    return ask_until_accepted(
+        ReviewForm,
+        lambda refusal: describe_for_reviewer(
             brief=plan.brief, kit=plan.kit, report=report, step=step, refusal=refusal
-        )
-        form = pause_flow_run(
-            wait_for_input=ReviewForm.with_initial_data(description=description),
-            timeout=settings.approval_timeout_s,
-            poll_interval=settings.approval_poll_s,
-            key=f"{step.replace(':', '-')}-{attempt}",
-        )
-        decision = evaluate_review(
+        ),
+        lambda form: evaluate_review(
             brief=plan.brief,
             kit=plan.kit,
             flow_run_id=flow_run_id,
@@ -133,12 +147,10 @@ def wait_for_review(
             reviewer=form.reviewer,
             decision=form.decision.value if form.decision else None,
             notes=form.notes,
-        )
-        record_decision(decision, settings.db_url)
-        if decision.accepted:
-            return decision
-        refusal = decision.reason
-        logger.warning("review attempt %d refused, still waiting: %s", attempt, refusal)
+        ),
+        step.replace(":", "-"),
+        settings,
+    )
 
 
 def blocked(brief: Brief, message: str) -> State:

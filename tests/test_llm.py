@@ -14,7 +14,6 @@ import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 
 import pytest
@@ -25,6 +24,7 @@ from reelfactory.llm import SYSTEM_PROMPT, LLMExpander, expander_for
 from reelfactory.models import BrandKit, Brief, Rewrite, ShotDirection
 from reelfactory.settings import Settings
 from tests.conftest import brief_data, shot_list_for
+from tests.http_fake import serve_json
 
 API_KEY = "sk-test-secret"
 MODEL = "test-model"
@@ -69,72 +69,40 @@ class FakeLLM:
     def expander(self, api_key: str | None = API_KEY) -> LLMExpander:
         return LLMExpander(self.base_url, MODEL, api_key=api_key, timeout_s=10)
 
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeLLM
-
-
-class _Handler(BaseHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
-        pass
-
-    def _send(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_POST(self) -> None:
-        fake = cast(_Server, self.server).fake
-        raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        with fake.lock:
-            fake.requests.append(Received(self.path, json.loads(raw), headers))
-            reply = fake.replies.pop(0) if fake.replies else None
-        if self.path != "/v1/chat/completions":
-            self._send(404, {"error": {"message": f"no route {self.path}"}})
-        elif reply is None:
-            self._send(500, {"error": {"message": "the test queued no reply"}})
-        elif isinstance(reply, int):
-            self._send(reply, {"error": {"message": "server error", "type": "server_error"}})
-        else:
-            n = len(fake.requests)
-            self._send(
-                200,
+    def respond(
+        self, path: str, body: dict[str, Any], headers: dict[str, str]
+    ) -> tuple[int, dict[str, Any]]:
+        with self.lock:
+            self.requests.append(Received(path, body, headers))
+            reply = self.replies.pop(0) if self.replies else None
+        if path != "/v1/chat/completions":
+            return 404, {"error": {"message": f"no route {path}"}}
+        if reply is None:
+            return 500, {"error": {"message": "the test queued no reply"}}
+        if isinstance(reply, int):
+            return reply, {"error": {"message": "server error", "type": "server_error"}}
+        return 200, {
+            "id": f"chatcmpl-{len(self.requests)}",
+            "object": "chat.completion",
+            "created": 1700000000,
+            "model": MODEL,
+            "choices": [
                 {
-                    "id": f"chatcmpl-{n}",
-                    "object": "chat.completion",
-                    "created": 1700000000,
-                    "model": MODEL,
-                    "choices": [
-                        {
-                            "index": 0,
-                            "message": {"role": "assistant", "content": reply},
-                            "finish_reason": "stop",
-                        }
-                    ],
-                    "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
-                },
-            )
+                    "index": 0,
+                    "message": {"role": "assistant", "content": reply},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+        }
 
 
 @pytest.fixture
 def llm_server() -> Iterator[FakeLLM]:
     fake = FakeLLM()
-    server = _Server(("127.0.0.1", 0), _Handler)
-    server.fake = fake
-    fake.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with serve_json(fake) as port:
+        fake.port = port
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def direction_for(name: str) -> dict[str, str]:

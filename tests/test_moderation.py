@@ -4,14 +4,12 @@ with the shipped weights); the hosted endpoint is a real HTTP server on 127.0.0.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pytest
@@ -49,6 +47,7 @@ from reelfactory.moderation.text import (
 )
 from reelfactory.settings import Settings
 from tests.conftest import brief_data
+from tests.http_fake import serve_json
 
 # --------------------------------------------------------------------------- blocklist
 
@@ -363,52 +362,31 @@ def test_an_over_long_text_is_reviewed_for_the_part_not_read() -> None:
 
 @dataclass
 class FakeModeration:
+    """An OpenAI-style /v1/moderations endpoint answering every input with ``scores``."""
+
     port: int = 0
     status: int = 200
     scores: dict[str, float] = field(default_factory=dict)
     requests: list[tuple[dict[str, Any], dict[str, str]]] = field(default_factory=list)
 
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeModeration
-
-
-class _Handler(BaseHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        fake = cast(_Server, self.server).fake
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
-        fake.requests.append((body, {k.lower(): v for k, v in self.headers.items()}))
-        if self.path != "/v1/moderations" or fake.status != 200:
-            payload: dict[str, Any] = {"error": {"message": "nope"}}
-            status = 404 if self.path != "/v1/moderations" else fake.status
-        else:
-            result = {"flagged": True, "categories": {}, "category_scores": fake.scores}
-            payload, status = {"id": "modr-1", "results": [result] * len(body["input"])}, 200
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+    def respond(
+        self, path: str, body: dict[str, Any], headers: dict[str, str]
+    ) -> tuple[int, dict[str, Any]]:
+        self.requests.append((body, headers))
+        if path != "/v1/moderations":
+            return 404, {"error": {"message": f"no route {path}"}}
+        if self.status != 200:
+            return self.status, {"error": {"message": "unavailable"}}
+        result = {"flagged": True, "categories": {}, "category_scores": self.scores}
+        return 200, {"id": "modr-1", "results": [result] * len(body["input"])}
 
 
 @pytest.fixture
 def moderation_server() -> Iterator[FakeModeration]:
     fake = FakeModeration()
-    server = _Server(("127.0.0.1", 0), _Handler)
-    server.fake = fake
-    fake.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with serve_json(fake) as port:
+        fake.port = port
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_remote_layer_is_off_by_default() -> None:
@@ -514,7 +492,6 @@ def test_a_layer_that_cannot_load_fails_closed_and_is_not_scanned() -> None:
 def test_layers_load_in_one_thread_before_any_scan() -> None:
     """torch breaks when two threads import it first at once (seen in the e2e lane:
     'partially initialized module torch'); loads are serial, scans parallel."""
-    import threading
 
     seen: list[tuple[str, str]] = []
 
