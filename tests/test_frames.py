@@ -9,6 +9,7 @@ folder (no hub), biased so that its 'unsafe' label dominates.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -628,3 +629,34 @@ def test_animatic_frames_are_not_flagged(
         report = moderator.video(video, video.name)
         assert report.findings == [], [f.describe() for f in report.findings]
         assert report.verdict is Verdict.ALLOW
+
+
+def test_cli_moderate_frames_reports_people_per_the_brand(face_video: Path) -> None:
+    """`reel moderate --frames` runs the frame layers on a file: aurora-coffee reviews
+    realistic people, and the reason names the frame times."""
+    from typer.testing import CliRunner
+
+    from reelfactory.cli import app
+
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["moderate", "--frames", str(face_video), "--brand", "aurora-coffee", "--json"]
+    )
+    assert result.exit_code == 1, result.output
+    verdict = json.loads(result.stdout)
+    assert verdict["verdict"] == "review"
+    [finding] = verdict["findings"]
+    assert (finding["layer"], finding["category"]) == ("faces:opencv", "people")
+    assert finding["time_s"] is not None and "frames (" in finding["term"]
+
+
+def test_cli_moderate_frames_refuses_an_unreadable_file(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from reelfactory.cli import app
+
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video at all")
+    result = CliRunner().invoke(app, ["moderate", "--frames", str(bad)])
+    assert result.exit_code == 2
+    assert "cannot read video" in result.output
