@@ -71,6 +71,9 @@ def expand(
         typer.echo(shot_list.model_dump_json(indent=2))
         return
     _print_shot_list(shot_list, framed)
+    err.print(f"moderation: {p.report.verdict.value}")
+    for finding in p.report.findings:
+        err.print(f"  - {finding.describe()}")
 
 
 def _print_shot_list(shot_list: ShotList, ratio: AspectRatio | None) -> None:

@@ -94,6 +94,16 @@ def test_expand_table_with_ratio(tmp_path: Path) -> None:
     assert "social-teaser-15" in result.stdout and "prompt (9:16)" in result.stdout
     rows = [line for line in result.stdout.splitlines() if "Framing for 9:16: vertical" in line]
     assert len(rows) == 3  # one row per shot, each framed for 9:16
+    assert "moderation: allow" in result.output
+
+
+def test_expand_shows_a_review_with_its_reasons(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "brief.yaml"
+    path.write_text(yaml.safe_dump(brief_data(message="Sunrise Blend boosts metabolism")))
+    result = runner.invoke(app, ["expand", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "moderation: review" in result.output
+    assert "claim 'boosts metabolism' without disclaimer" in result.output
 
 
 def test_expand_with_another_format_checks_its_durations(runner: CliRunner) -> None:
