@@ -10,11 +10,14 @@ effect is a task in ``tasks``.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from prefect import flow, get_run_logger, runtime
 from prefect.client.schemas.objects import State
+from prefect.exceptions import FlowPauseTimeout
 from prefect.flow_runs import pause_flow_run
 from prefect.futures import PrefectFuture
 from prefect.input import RunInput
@@ -37,7 +40,7 @@ from reelfactory.models import (
 from reelfactory.moderation.review import describe_for_reviewer, evaluate_review
 from reelfactory.render import requests_for
 from reelfactory.settings import Settings
-from tasks.approve import record_decision
+from tasks.approve import expired, notify_waiting, record_decision
 from tasks.assemble import assemble_cut
 from tasks.moderate import moderate_frames, publish_moderation_report
 from tasks.plan import plan_brief, prepare_database
@@ -71,70 +74,99 @@ class ReviewForm(RunInput):
 F = TypeVar("F", bound=RunInput)
 
 
-def ask_until_accepted(
-    form: type[F],
-    describe: Callable[[str], str],
-    judge: Callable[[F], ApprovalDecision],
-    key: str,
-    settings: Settings,
-) -> ApprovalDecision:
-    """Pause with ``form`` until ``judge`` accepts an answer; every attempt is audited, and
-    a refused one is asked again (pause ``key-2``, ...) with the reason on top."""
-    logger = get_run_logger()
-    refusal = ""
-    attempt = 0
+class ApprovalExpired(Exception):
+    """Nobody decided within the brand's approval timeout."""
+
+
+@dataclass
+class Asking:
+    """What every pause of one run shares: numbering, timeout, and whom to notify."""
+
+    plan: Plan
+    flow_run_id: str
+    settings: Settings
+    attempts: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def timeout_s(self) -> int:
+        return self.plan.kit.approval.timeout_s or self.settings.approval_timeout_s
+
+    def until_accepted(
+        self,
+        form: type[F],
+        describe: Callable[[str], str],
+        judge: Callable[[F], ApprovalDecision],
+        step: str,
+    ) -> ApprovalDecision:
+        """Pause with ``form`` until ``judge`` accepts an answer. Every attempt is audited; a
+        refused one is asked again (pause ``approval-2``, ...) with the reason on top.
+
+        Raises:
+            ApprovalExpired: no answer within the timeout.
+        """
+        logger = get_run_logger()
+        refusal = ""
+        prefix = step.replace(":", "-")
+        notify_waiting(self.plan, step, self.flow_run_id, self.settings)
+        while True:
+            self.attempts[prefix] += 1
+            try:
+                answer = pause_flow_run(
+                    wait_for_input=form.with_initial_data(description=describe(refusal)),
+                    timeout=self.timeout_s,
+                    poll_interval=self.settings.approval_poll_s,
+                    key=f"{prefix}-{self.attempts[prefix]}",
+                )
+            except FlowPauseTimeout:
+                message = f"no {step} decision within {self.timeout_s} s; nothing was published"
+                expired(self.plan, step, message, self.flow_run_id, self.settings)
+                raise ApprovalExpired(message) from None
+            decision = judge(answer)
+            record_decision(decision, self.settings.db_url)
+            if decision.accepted:
+                return decision
+            refusal = decision.reason
+            logger.warning("%s refused, still waiting: %s", step, refusal)
+
+
+def wait_for_approval(ask: Asking, cuts: list[Cut], report: ModerationReport) -> ApprovalDecision:
+    """Pause until the brand's required number of distinct approvers approve, or one rejects."""
+    plan = ask.plan
+    approved_by: list[str] = []
     while True:
-        attempt += 1
-        answer = pause_flow_run(
-            wait_for_input=form.with_initial_data(description=describe(refusal)),
-            timeout=settings.approval_timeout_s,
-            poll_interval=settings.approval_poll_s,
-            key=f"{key}-{attempt}",
+        decision = ask.until_accepted(
+            ApprovalForm,
+            lambda refusal: describe_for_approver(
+                brief=plan.brief,
+                kit=plan.kit,
+                shot_list=plan.shot_list,
+                report=report,
+                cuts=cuts,
+                refusal=refusal,
+                approved_by=approved_by,
+            ),
+            lambda form: evaluate(
+                brief=plan.brief,
+                kit=plan.kit,
+                flow_run_id=ask.flow_run_id,
+                approver=form.approver,
+                decision=form.decision.value if form.decision else None,
+                notes=form.notes,
+                approved_by=approved_by,
+            ),
+            "approval",
         )
-        decision = judge(answer)
-        record_decision(decision, settings.db_url)
-        if decision.accepted:
+        if decision.decision is Decision.REJECT:
             return decision
-        refusal = decision.reason
-        logger.warning("%s attempt %d refused, still waiting: %s", key, attempt, refusal)
+        approved_by.append(decision.approver)
+        if len(approved_by) >= plan.kit.approval.required_approvals:
+            return decision
 
 
-def wait_for_approval(
-    plan: Plan,
-    cuts: list[Cut],
-    report: ModerationReport,
-    flow_run_id: str,
-    settings: Settings,
-) -> ApprovalDecision:
-    """Pause until an allowed approver approves or rejects."""
-    return ask_until_accepted(
-        ApprovalForm,
-        lambda refusal: describe_for_approver(
-            brief=plan.brief,
-            kit=plan.kit,
-            shot_list=plan.shot_list,
-            report=report,
-            cuts=cuts,
-            refusal=refusal,
-        ),
-        lambda form: evaluate(
-            brief=plan.brief,
-            kit=plan.kit,
-            flow_run_id=flow_run_id,
-            approver=form.approver,
-            decision=form.decision.value if form.decision else None,
-            notes=form.notes,
-        ),
-        "approval",
-        settings,
-    )
-
-
-def wait_for_review(
-    plan: Plan, report: ModerationReport, step: str, flow_run_id: str, settings: Settings
-) -> ApprovalDecision:
+def wait_for_review(ask: Asking, report: ModerationReport, step: str) -> ApprovalDecision:
     """Pause until an allowed reviewer clears (allow) or blocks a 'review' verdict."""
-    return ask_until_accepted(
+    plan = ask.plan
+    return ask.until_accepted(
         ReviewForm,
         lambda refusal: describe_for_reviewer(
             brief=plan.brief, kit=plan.kit, report=report, step=step, refusal=refusal
@@ -142,14 +174,13 @@ def wait_for_review(
         lambda form: evaluate_review(
             brief=plan.brief,
             kit=plan.kit,
-            flow_run_id=flow_run_id,
+            flow_run_id=ask.flow_run_id,
             step=step,
             reviewer=form.reviewer,
             decision=form.decision.value if form.decision else None,
             notes=form.notes,
         ),
-        step.replace(":", "-"),
-        settings,
+        step,
     )
 
 
@@ -163,14 +194,14 @@ def blocked(brief: Brief, message: str) -> State:
     )
 
 
-def cleared(plan: Plan, report: ModerationReport, step: str, flow_run_id: str, s: Settings) -> str:
+def cleared(ask: Asking, report: ModerationReport, step: str) -> str:
     """'' when ``report`` lets the run go on (after a human review if needed), else why not."""
     if report.verdict is Verdict.BLOCK:
         return f"{report.subject} blocked by moderation: " + "; ".join(
             f.describe() for f in report.findings if f.verdict is Verdict.BLOCK
         )
     if report.verdict is Verdict.REVIEW:
-        decision = wait_for_review(plan, report, step, flow_run_id, s)
+        decision = wait_for_review(ask, report, step)
         if decision.decision is ReviewChoice.BLOCK:
             return f"blocked in review by {decision.approver}: {decision.notes or '(no notes)'}"
     return ""
@@ -196,7 +227,17 @@ def produce_video(brief: Brief) -> RunOutcome | State:
         plan.shot_list.duration_s,
         plan.report.verdict.value,
     )
-    if why := cleared(plan, plan.report, "review:input", flow_run_id, settings):
+    # An expired wait raises ApprovalExpired: Prefect fails a run whose pause timed out
+    # ("The flow was paused and never resumed."), so the audit row and the artifact written
+    # by `expired` are what say so.
+    return produce(Asking(plan, flow_run_id, settings))
+
+
+def produce(ask: Asking) -> RunOutcome | State:
+    """Everything after planning: gates, renders, approval, publishing."""
+    plan, settings, flow_run_id, brief = ask.plan, ask.settings, ask.flow_run_id, ask.plan.brief
+    logger = get_run_logger()
+    if why := cleared(ask, plan.report, "review:input"):
         return blocked(brief, why)
 
     cuts: list[Cut] = []
@@ -216,13 +257,11 @@ def produce_video(brief: Brief) -> RunOutcome | State:
     for check in checks:
         output = output.merged(check.result())
     publish_moderation_report(output, f"moderation-{brief.brief_id}-output", "Output moderation")
-    if why := cleared(plan, output, "review:output", flow_run_id, settings):
+    if why := cleared(ask, output, "review:output"):
         return blocked(brief, why)
 
     staged = [stage_cut(cut, brief, flow_run_id, settings) for cut in cuts]
-    decision = wait_for_approval(
-        plan, staged, plan.report.merged(output, subject=brief.brief_id), flow_run_id, settings
-    )
+    decision = wait_for_approval(ask, staged, plan.report.merged(output, subject=brief.brief_id))
     if decision.decision is Decision.REJECT:
         logger.info("rejected by %s: %s", decision.approver, decision.notes or "(no notes)")
         return Completed(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from reelfactory.models import (
     ApprovalDecision,
     BrandKit,
@@ -21,6 +23,7 @@ def evaluate(
     approver: str,
     decision: str | None,
     notes: str,
+    approved_by: Sequence[str] = (),
 ) -> ApprovalDecision:
     """Judge one resume of the approval form.
 
@@ -39,6 +42,12 @@ def evaluate(
         reason = f"approver: {who!r} submitted this brief and may not approve it"
     elif decision not in {d.value for d in Decision}:
         reason = f"decision: must be 'approve' or 'reject' (got {decision!r})"
+    elif who in approved_by:
+        left = kit.approval.required_approvals - len(approved_by)
+        reason = (
+            f"approver: {who!r} has already approved; {left} more approval(s) needed "
+            "from other listed approvers"
+        )
     return ApprovalDecision(
         brief_id=brief.brief_id,
         flow_run_id=flow_run_id,
@@ -62,11 +71,16 @@ def describe_for_approver(
     report: ModerationReport,
     cuts: list[Cut],
     refusal: str = "",
+    approved_by: Sequence[str] = (),
 ) -> str:
     """The markdown shown beside the approval form in the Prefect UI."""
     lines = [f"# Approve: {brief.title}", ""]
     if refusal:
         lines += [f"> **Previous attempt refused.** {refusal}", ""]
+    needed = kit.approval.required_approvals
+    if needed > 1 or approved_by:
+        by = f" (by {', '.join(approved_by)})" if approved_by else ""
+        lines += [f"**Approvals:** {len(approved_by)} of {needed} distinct approvers{by}", ""]
     lines += [
         f"**Brand:** {kit.name} · **Format:** {shot_list.format} · "
         f"**Duration:** {shot_list.duration_s:g} s · **Language:** {brief.language}",
@@ -107,3 +121,21 @@ def describe_for_approver(
         "**notes**, then resume. Nothing is published unless an approver on the list approves.",
     ]
     return "\n".join(lines)
+
+
+def waiting_payload(
+    *, brief: Brief, kit: BrandKit, step: str, flow_run_id: str, run_url: str | None, timeout_s: int
+) -> dict[str, object]:
+    """The JSON body posted to a brand's webhook when a run starts waiting. Pure."""
+    return {
+        "event": "reelfactory.run.waiting",
+        "step": step,
+        "brand": kit.id,
+        "brief_id": brief.brief_id,
+        "title": brief.title,
+        "submitted_by": brief.submitted_by,
+        "flow_run_id": flow_run_id,
+        "flow_run_url": run_url,
+        "required_approvals": kit.approval.required_approvals if step == "approval" else 1,
+        "timeout_s": timeout_s,
+    }

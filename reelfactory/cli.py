@@ -213,6 +213,122 @@ def moderate(
         raise typer.Exit(1)
 
 
+def _api_ready(settings: Settings) -> None:
+    """Point the Prefect client at PREFECT_API_URL, or at `reel up`'s local server."""
+    import os
+
+    from reelfactory.stack import healthy
+
+    if not os.environ.get("PREFECT_API_URL"):
+        os.environ["PREFECT_API_URL"] = f"http://127.0.0.1:{settings.prefect_port}/api"
+    if not healthy(os.environ["PREFECT_API_URL"]):
+        raise ReelError(
+            f"no Prefect API at {os.environ['PREFECT_API_URL']} (start one with `reel up`, "
+            "or set PREFECT_API_URL)"
+        )
+
+
+@app.command()
+def approvals(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per run.")] = False,
+) -> None:
+    """List runs waiting for a decision: brand approval or moderation review."""
+    from reelfactory import orchestration as orch
+
+    try:
+        _api_ready(Settings())
+        runs = orch.waiting_runs()
+    except ReelError as exc:
+        raise fail(exc) from None
+    for run in runs:
+        key = orch.pause_key(orch.Watched(run)) or ""
+        row = {
+            "flow_run_id": str(run.id),
+            "name": run.name,
+            "waiting_for": "review" if key.startswith("review-") else "approval",
+            "pause": key,
+            "tags": run.tags,
+            "since": run.state.timestamp.isoformat() if run.state else None,
+        }
+        if as_json:
+            typer.echo(json.dumps(row))
+        else:
+            typer.echo(
+                f"{row['flow_run_id']}  {row['waiting_for']:<8} {key:<18} {run.name}  "
+                f"{' '.join(run.tags)}"
+            )
+    if not runs and not as_json:
+        err.print("no runs are waiting")
+
+
+@app.command()
+def approve(
+    flow_run_id: Annotated[str, typer.Argument(help="The waiting run (see `reel approvals`).")],
+    as_: Annotated[str, typer.Option("--as", help="Your email, as listed on the brand kit.")],
+    reject: Reject = False,
+    notes: Notes = "",
+) -> None:
+    """Approve (or --reject) a run waiting for brand approval, as the Prefect UI does."""
+    _decide(flow_run_id, as_, "reject" if reject else "approve", notes, review=False)
+
+
+@app.command()
+def review(
+    flow_run_id: Annotated[str, typer.Argument(help="The waiting run (see `reel approvals`).")],
+    as_: Annotated[str, typer.Option("--as", help="Your email, as listed on the brand kit.")],
+    block: Annotated[
+        bool, typer.Option("--block", help="Block the run instead of allowing.")
+    ] = False,
+    notes: Notes = "",
+) -> None:
+    """Clear (or --block) a run waiting for moderation review, as the Prefect UI does."""
+    _decide(flow_run_id, as_, "block" if block else "allow", notes, review=True)
+
+
+def _decide(flow_run_id: str, who: str, decision: str, notes: str, *, review: bool) -> None:
+    from uuid import UUID
+
+    from reelfactory import orchestration as orch
+
+    try:
+        _api_ready(Settings())
+        try:
+            UUID(flow_run_id)
+        except ValueError:
+            raise ReelError(f"flow_run_id: not a flow run id {flow_run_id!r}") from None
+        w = orch.Watched(orch.read_run(flow_run_id))
+        if not orch.is_paused(w):
+            raise ReelError(f"flow run {flow_run_id} is not waiting (it is {w.state_name})")
+        if orch.is_review(w) != review:
+            wanted = "reel review" if orch.is_review(w) else "reel approve"
+            raise ReelError(f"flow run {flow_run_id} waits for {orch.pause_key(w)}: use `{wanted}`")
+        key = orch.pause_key(w)
+        if review:
+            orch.resume_review(flow_run_id, reviewer=who, decision=decision, notes=notes)
+        else:
+            orch.resume(flow_run_id, approver=who, decision=decision, notes=notes)
+        after = orch.wait_for(
+            flow_run_id, lambda x: orch.paused_again(x, key), timeout_s=RENDER_TIMEOUT_S
+        )
+    except ReelError as exc:
+        raise fail(exc) from None
+    out: dict[str, str | None] = {
+        "flow_run_id": flow_run_id,
+        "state": after.state_name,
+        "message": after.message,
+    }
+    refused = ""
+    if orch.is_paused(after):
+        out["waiting_for"] = orch.pause_key(after)
+        refused = _last_refusal(flow_run_id, Settings())
+        if refused:
+            out["refused"] = refused
+    typer.echo(json.dumps(out))
+    if refused:
+        err.print(f"[yellow]refused, the run is still waiting:[/] {refused}")
+        raise typer.Exit(3)
+
+
 @app.command("moderation-eval")
 def moderation_eval(
     dataset: Annotated[

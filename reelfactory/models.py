@@ -470,6 +470,22 @@ class ModerationReport(Frozen):
 # --------------------------------------------------------------------------- brand kit
 
 
+class ApprovalRules(Frozen):
+    """How a brand signs off: how many approvers, how long to wait, whom to tell."""
+
+    required_approvals: int = Field(
+        default=1, ge=1, description="Distinct listed approvers who must approve."
+    )
+    timeout_s: int | None = Field(
+        default=None, ge=1, description="How long a run waits; REEL_APPROVAL_TIMEOUT_S if unset."
+    )
+    webhook_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="Posted a small JSON body whenever a run starts waiting; never logged.",
+    )
+
+
 class BrandKit(Frozen):
     id: Slug
     name: NonEmpty
@@ -485,7 +501,17 @@ class BrandKit(Frozen):
     rewrites: RewriteRules = Field(default_factory=RewriteRules)
     moderation: ModerationRules = Field(default_factory=lambda: ModerationRules())
     approvers: list[Email] = Field(min_length=1)
+    approval: ApprovalRules = Field(default_factory=lambda: ApprovalRules())
     root: Path = Field(description="Folder the kit was loaded from.")
+
+    @model_validator(mode="after")
+    def _enough_approvers(self) -> BrandKit:
+        if self.approval.required_approvals > len(self.approvers):
+            raise ValueError(
+                f"approval.required_approvals: {self.approval.required_approvals} approvals "
+                f"required but only {len(self.approvers)} approvers listed"
+            )
+        return self
 
 
 # --------------------------------------------------------------------------- expansion

@@ -106,6 +106,21 @@ def is_final(w: Watched) -> bool:
     return w.state_type in FINAL
 
 
+def waiting_runs(limit: int = 200) -> list[FlowRun]:
+    """Flow runs paused for a decision (approval or moderation review), oldest first."""
+    from prefect.client.schemas.filters import FlowRunFilterState, FlowRunFilterStateType
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    with get_client(sync_client=True) as client:
+        return client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
+            ),
+            sort=FlowRunSort.EXPECTED_START_TIME_ASC,
+            limit=limit,
+        )
+
+
 def is_review(w: Watched) -> bool:
     """Paused for a moderation reviewer (not for brand approval)."""
     return is_paused(w) and (pause_key(w) or "").startswith("review-")

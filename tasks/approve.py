@@ -1,15 +1,77 @@
-"""Record approval decisions in the audit table."""
+"""Record sign-off decisions in the audit table; tell the brand when a run starts waiting."""
 
 from __future__ import annotations
 
-from prefect import task
+from urllib.parse import urlsplit
+
+import httpx
+from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.settings import PREFECT_UI_URL
 
 from reelfactory import db
+from reelfactory.approval import waiting_payload
+from reelfactory.intake import Plan
 from reelfactory.models import ApprovalDecision
+from reelfactory.settings import Settings
+
+WEBHOOK_TIMEOUT_S = 5.0
 
 
-@task(name="record-decision", retries=3, retry_delay_seconds=[1, 3, 10])
+@task(name="record-decision", retries=3, retry_delay_seconds=[1, 3, 10], cache_policy=NO_CACHE)
 def record_decision(decision: ApprovalDecision, db_url: str) -> None:
     """Write one audit row per approval attempt, refused ones included."""
     with db.session_for(db_url) as session:
         db.record_decision(session=session, decision=decision)
+
+
+@task(name="notify-waiting", cache_policy=NO_CACHE)  # every wait is news
+def notify_waiting(plan: Plan, step: str, flow_run_id: str, settings: Settings) -> bool:
+    """POST the brand's webhook that a run waits for ``step``. Never fails the run: a
+    webhook that is down or slow is logged (by host only: its URL may hold a token)."""
+    url = plan.kit.approval.webhook_url
+    if not url:
+        return False
+    ui = PREFECT_UI_URL.value()
+    payload = waiting_payload(
+        brief=plan.brief,
+        kit=plan.kit,
+        step=step,
+        flow_run_id=flow_run_id,
+        run_url=f"{ui.rstrip('/')}/runs/flow-run/{flow_run_id}" if ui else None,
+        timeout_s=plan.kit.approval.timeout_s or settings.approval_timeout_s,
+    )
+    host = urlsplit(url).hostname or "?"
+    try:
+        response = httpx.post(url, json=payload, timeout=WEBHOOK_TIMEOUT_S)
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        get_run_logger().warning(
+            "could not notify %s that the run waits for %s: %s", host, step, type(exc).__name__
+        )
+        return False
+    return True
+
+
+@task(name="record-expiry", cache_policy=NO_CACHE)
+def expired(plan: Plan, step: str, message: str, flow_run_id: str, settings: Settings) -> None:
+    """Say that a wait expired: an audit row and a markdown artifact on the run."""
+    with db.session_for(settings.db_url) as session:
+        db.record_decision(
+            session=session,
+            decision=ApprovalDecision(
+                brief_id=plan.brief.brief_id,
+                flow_run_id=flow_run_id,
+                step=step,
+                approver="",
+                decision=None,
+                accepted=False,
+                reason=f"expired: {message}",
+            ),
+        )
+    create_markdown_artifact(
+        key=f"expired-{plan.brief.brief_id}",
+        markdown=f"# Expired\n\n{message[0].upper()}{message[1:]}.",
+        description=f"{step} expired",
+    )

@@ -1,9 +1,14 @@
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
-from reelfactory.approval import describe_for_approver, evaluate
-from reelfactory.models import BrandKit, Brief, Decision, ModerationReport
+import pytest
+import yaml
+
+from reelfactory.approval import describe_for_approver, evaluate, waiting_payload
+from reelfactory.brand import load_brand_kit
+from reelfactory.errors import InputError
+from reelfactory.models import ApprovalRules, BrandKit, Brief, Decision, ModerationReport
 from tests.conftest import shot_list_for
 
 APPROVER = "maya.chen@aurora-coffee.example"
@@ -65,3 +70,83 @@ def test_description_holds_brief_shots_and_refusal(brief: Brief, aurora: BrandKi
     assert md.count("| hook |") == 1 and "| cta |" in md
     assert "Previous attempt refused" in md
     assert "nothing flagged" in md
+
+
+def two_approvals(kit: BrandKit) -> BrandKit:
+    return kit.model_copy(update={"approval": ApprovalRules(required_approvals=2)})
+
+
+def test_the_same_approver_cannot_count_twice(brief: Brief, aurora: BrandKit) -> None:
+    kit = two_approvals(aurora)
+    again = evaluate(
+        brief=brief,
+        kit=kit,
+        flow_run_id="run-1",
+        approver=APPROVER,
+        decision="approve",
+        notes="",
+        approved_by=[APPROVER],
+    )
+    assert not again.accepted
+    assert "has already approved; 1 more approval(s) needed" in again.reason
+    other = evaluate(
+        brief=brief,
+        kit=kit,
+        flow_run_id="run-1",
+        approver="li.okafor@aurora-coffee.example",
+        decision="approve",
+        notes="",
+        approved_by=[APPROVER],
+    )
+    assert other.accepted
+
+
+def test_description_counts_approvals(brief: Brief, aurora: BrandKit) -> None:
+    md = describe_for_approver(
+        brief=brief,
+        kit=two_approvals(aurora),
+        shot_list=shot_list_for(brief, aurora),
+        report=ModerationReport(subject="s"),
+        cuts=[],
+        approved_by=[APPROVER],
+    )
+    assert f"**Approvals:** 1 of 2 distinct approvers (by {APPROVER})" in md
+
+
+def test_a_kit_cannot_require_more_approvals_than_approvers(kits_copy: Path) -> None:
+    kit_file = kits_copy / "kestrel-bikes" / "kit.yaml"
+    data = yaml.safe_load(kit_file.read_text())
+    data["approval"] = {"required_approvals": 2}
+    kit_file.write_text(yaml.safe_dump(data))
+    with pytest.raises(InputError, match="2 approvals required but only 1 approvers listed"):
+        load_brand_kit(kit_file.parent)
+
+
+def test_webhook_url_must_be_http(kits_copy: Path) -> None:
+    kit_file = kits_copy / "kestrel-bikes" / "kit.yaml"
+    data = yaml.safe_load(kit_file.read_text())
+    data["approval"] = {"webhook_url": "ftp://hooks.example/x"}
+    kit_file.write_text(yaml.safe_dump(data))
+    with pytest.raises(InputError, match=r"approval\.webhook_url"):
+        load_brand_kit(kit_file.parent)
+
+
+def test_waiting_payload_names_the_run_and_the_step(brief: Brief, aurora: BrandKit) -> None:
+    body = waiting_payload(
+        brief=brief,
+        kit=two_approvals(aurora),
+        step="approval",
+        flow_run_id="run-1",
+        run_url="http://ui/runs/flow-run/run-1",
+        timeout_s=3600,
+    )
+    assert body["event"] == "reelfactory.run.waiting"
+    assert (body["brief_id"], body["brand"], body["required_approvals"]) == (
+        brief.brief_id,
+        "aurora-coffee",
+        2,
+    )
+    review = waiting_payload(
+        brief=brief, kit=aurora, step="review:input", flow_run_id="r", run_url=None, timeout_s=1
+    )
+    assert review["required_approvals"] == 1 and review["flow_run_url"] is None

@@ -180,3 +180,15 @@ def test_published_lists_rows_and_verify_checks_files(tmp_path: Path) -> None:
     bad = runner.invoke(app, ["verify-publication", plan.manifest_key])
     assert bad.exit_code == 1
     assert json.loads(bad.stdout.splitlines()[-1])["problems"][0].startswith(video.key)
+
+
+def test_approval_commands_need_a_prefect_api(runner: CliRunner) -> None:
+    env = {"PREFECT_API_URL": "http://127.0.0.1:9/api"}  # nothing listens on port 9
+    for args in (
+        ["approvals"],
+        ["approve", "x", "--as", "a@b.example"],
+        ["review", "x", "--as", "a@b.example"],
+    ):
+        result = CliRunner(env=env).invoke(app, args)
+        assert result.exit_code == 2, result.output
+        assert "no Prefect API at http://127.0.0.1:9/api" in result.output

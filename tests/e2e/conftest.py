@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -16,6 +17,7 @@ from mypy_boto3_s3 import S3Client
 from reelfactory.settings import PROJECT_ROOT, Settings
 from reelfactory.stack import prefect_server, served_flows
 from tests.conftest import TEST_SHORT_EDGE
+from tests.http_fake import serve_json
 from tests.tiny_models import tiny_vit
 
 E2E_BUCKET = "reel-e2e"
@@ -32,16 +34,60 @@ def tiny_frame_classifier(path: Path) -> Path:
     return tiny_vit(path, [-2.2, 0.0], [FRAME_LABEL, "other"])
 
 
-def lane_brand_kits(path: Path) -> Path:
-    shutil.copytree(PROJECT_ROOT / "brand_kits", path)
-    shutil.copytree(path / "aurora-coffee", path / STRICT_KIT)
-    kit_file = path / STRICT_KIT / "kit.yaml"
+TWO_APPROVERS_KIT = "two-approvers"  # needs 2 distinct approvals, posts a webhook
+EXPIRING_KIT = "quick-expiry"  # waits 3 s for approval; its webhook is down
+
+
+def aurora_variant(kits: Path, kit_id: str, **changes: Any) -> None:
+    """A copy of the aurora-coffee kit under ``kit_id`` with top-level sections changed."""
+    shutil.copytree(kits / "aurora-coffee", kits / kit_id)
+    kit_file = kits / kit_id / "kit.yaml"
     data = yaml.safe_load(kit_file.read_text())
-    data["id"] = STRICT_KIT
-    data["name"] = "Aurora Coffee (strict frames)"
-    data["moderation"]["thresholds"] = {"weapons": {"review": 0.05, "block": 0.9}}
+    data.update(id=kit_id, name=f"Aurora Coffee ({kit_id})")
+    for section, values in changes.items():
+        data[section] = {**data.get(section, {}), **values}
     kit_file.write_text(yaml.safe_dump(data))
+
+
+def lane_brand_kits(path: Path, webhook_url: str) -> Path:
+    shutil.copytree(PROJECT_ROOT / "brand_kits", path)
+    aurora_variant(
+        path, STRICT_KIT, moderation={"thresholds": {"weapons": {"review": 0.05, "block": 0.9}}}
+    )
+    aurora_variant(
+        path, TWO_APPROVERS_KIT, approval={"required_approvals": 2, "webhook_url": webhook_url}
+    )
+    # Nothing listens on port 9 (discard) of 127.0.0.1 here: the webhook fails to connect.
+    aurora_variant(
+        path, EXPIRING_KIT, approval={"timeout_s": 3, "webhook_url": "http://127.0.0.1:9/hook"}
+    )
     return path
+
+
+@dataclass
+class Webhook:
+    """The brands' webhook receiver: records every JSON body posted to it."""
+
+    port: int = 0
+    received: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks/reelfactory"
+
+    def respond(
+        self, path: str, body: dict[str, Any], headers: dict[str, str]
+    ) -> tuple[int, dict[str, Any]]:
+        self.received.append(body)
+        return 200, {"ok": True}
+
+
+@pytest.fixture(scope="session")
+def webhook() -> Iterator[Webhook]:
+    hook = Webhook()
+    with serve_json(hook) as port:
+        hook.port = port
+        yield hook
 
 
 @dataclass(frozen=True)
@@ -54,7 +100,7 @@ class Lane:
 
 @pytest.fixture(scope="session")
 def lane(
-    tmp_path_factory: pytest.TempPathFactory, s3_endpoint: str, s3: S3Client
+    tmp_path_factory: pytest.TempPathFactory, s3_endpoint: str, s3: S3Client, webhook: Webhook
 ) -> Iterator[Lane]:
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
@@ -62,7 +108,7 @@ def lane(
     data_dir: Path = root / "data"
     env = {
         "REEL_DATA_DIR": str(data_dir),
-        "REEL_BRAND_KITS_DIR": str(lane_brand_kits(root / "brand_kits")),
+        "REEL_BRAND_KITS_DIR": str(lane_brand_kits(root / "brand_kits", webhook.url)),
         "REEL_FRAME_CLASSIFIER_MODEL": str(tiny_frame_classifier(root / "frame-classifier")),
         "REEL_FRAME_CLASSIFIER_LABELS": json.dumps({FRAME_LABEL: "weapons"}),
         "REEL_RENDER_SHORT_EDGE": str(TEST_SHORT_EDGE),

@@ -1,0 +1,124 @@
+"""Brand sign-off rules on the real lane: N distinct approvals, a webhook when a run starts
+waiting, expiry that publishes nothing, and the `reel approvals` / `reel approve` commands
+that resume through the same Prefect API as the UI."""
+
+from __future__ import annotations
+
+import json
+from uuid import UUID
+
+import pytest
+from mypy_boto3_s3 import S3Client
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+from prefect.client.schemas.objects import StateType
+from typer.testing import CliRunner
+
+from reelfactory import db
+from reelfactory import orchestration as orch
+from reelfactory.cli import app
+from reelfactory.models import Brief
+from tests.conftest import brief_data, keys_in
+from tests.e2e.conftest import EXPIRING_KIT, TWO_APPROVERS_KIT, Lane, Webhook
+
+pytestmark = pytest.mark.e2e
+
+MAYA = "maya.chen@aurora-coffee.example"
+LI = "li.okafor@aurora-coffee.example"
+RUN_TIMEOUT_S = 240
+
+
+def artifact_text(run_id: str, key: str) -> str:
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[UUID(run_id)]))
+        )
+    [artifact] = [a for a in found if a.key == key]
+    return str(artifact.data)
+
+
+def audit(lane: Lane, run_id: str) -> list[tuple[str, str | None, bool]]:
+    with db.session_for(lane.settings.db_url) as session:
+        return [
+            (r.approver, r.decision, r.accepted)
+            for r in db.decisions_for_run(session=session, flow_run_id=run_id)
+        ]
+
+
+def cli(lane: Lane, *args: str) -> tuple[int, str]:
+    runner = CliRunner(env={"PREFECT_API_URL": lane.api_url, "REEL_DB_URL": lane.settings.db_url})
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout
+
+
+def test_two_distinct_approvers_must_approve(lane: Lane, s3: S3Client, webhook: Webhook) -> None:
+    brief = Brief.model_validate(brief_data(id="e2e-two-approvals", brand=TWO_APPROVERS_KIT))
+    run_id = orch.submit(brief)
+    w = orch.wait_for(run_id, orch.is_paused, timeout_s=RUN_TIMEOUT_S)
+    assert orch.pause_key(w) == "approval-1", w.message
+
+    [posted] = [b for b in webhook.received if b["flow_run_id"] == run_id]
+    assert posted["event"] == "reelfactory.run.waiting" and posted["step"] == "approval"
+    assert (posted["brand"], posted["brief_id"]) == (TWO_APPROVERS_KIT, "e2e-two-approvals")
+    assert posted["required_approvals"] == 2
+
+    code, out = cli(lane, "approvals", "--json")
+    assert code == 0
+    [listed] = [json.loads(line) for line in out.splitlines() if run_id in line]
+    assert (listed["waiting_for"], listed["pause"]) == ("approval", "approval-1")
+
+    code, out = cli(lane, "approve", run_id, "--as", MAYA, "--notes", "looks good")
+    assert code == 0, out
+    assert json.loads(out)["waiting_for"] == "approval-2"  # one of two: still waiting
+    prefix = f"published/{TWO_APPROVERS_KIT}/adhoc/e2e-two-approvals/"
+    assert keys_in(s3, lane.bucket, prefix) == []
+
+    code, out = cli(lane, "approve", run_id, "--as", MAYA)  # the same approver again
+    assert code == 3
+    assert "has already approved; 1 more approval(s) needed" in json.loads(out)["refused"]
+
+    code, out = cli(lane, "approve", run_id, "--as", LI)
+    assert code == 0, out
+    assert json.loads(out)["state"] == "Completed"
+    assert keys_in(s3, lane.bucket, prefix)
+    assert audit(lane, run_id) == [
+        (MAYA, "approve", True),
+        (MAYA, None, False),  # refused attempts record no decision
+        (LI, "approve", True),
+    ]
+    # The webhook heard of every wait for a new approval, not of re-asks after a refusal.
+    assert [b["step"] for b in webhook.received if b["flow_run_id"] == run_id] == [
+        "approval",
+        "approval",
+    ]
+
+
+def test_approve_refuses_a_run_that_is_not_waiting_for_it(lane: Lane) -> None:
+    code, out = cli(lane, "approve", "not-a-run", "--as", MAYA)
+    assert code == 2
+    message = "Sunrise Blend boosts metabolism, every morning"
+    brief = Brief.model_validate(brief_data(id="e2e-cli-review", message=message))
+    run_id = orch.submit(brief)
+    w = orch.wait_for(run_id, orch.is_paused, timeout_s=RUN_TIMEOUT_S)
+    assert orch.is_review(w)
+    code, _ = cli(lane, "approve", run_id, "--as", MAYA)
+    assert code == 2  # waits for a moderation review: `reel review`, not `reel approve`
+    code, out = cli(lane, "review", run_id, "--as", MAYA, "--block", "--notes", "no claims")
+    assert code == 0, out
+    assert json.loads(out)["state"] == "Blocked"
+
+
+def test_an_expired_approval_publishes_nothing(lane: Lane, s3: S3Client) -> None:
+    """The kit waits 3 s; its webhook is down, which must not fail the run either. Prefect
+    fails a run whose pause timed out; the audit row and an artifact say why."""
+    brief = Brief.model_validate(brief_data(id="e2e-expiry", brand=EXPIRING_KIT))
+    run_id = orch.submit(brief)
+    final = orch.wait_for(run_id, orch.is_final, timeout_s=RUN_TIMEOUT_S)
+    assert final.state_type is StateType.FAILED
+    assert "never resumed" in final.message
+    assert keys_in(s3, lane.bucket, f"published/{EXPIRING_KIT}/") == []
+    with db.session_for(lane.settings.db_url) as session:
+        [row] = db.decisions_for_run(session=session, flow_run_id=run_id)
+    assert (row.step, row.accepted) == ("approval", False)
+    assert row.reason == "expired: no approval decision within 3 s; nothing was published"
+    assert "No approval decision within 3 s" in artifact_text(run_id, "expired-e2e-expiry")
