@@ -35,14 +35,16 @@ from reelfactory.models import (
     ModerationReport,
     ReviewChoice,
     RunOutcome,
+    ShotList,
     Verdict,
 )
 from reelfactory.moderation.review import describe_for_reviewer, evaluate_review
 from reelfactory.render import requests_for
+from reelfactory.revision import changed_only, describe_revision, revise
 from reelfactory.settings import Settings
 from tasks.approve import expired, notify_waiting, record_decision
 from tasks.assemble import assemble_cut
-from tasks.moderate import moderate_frames, publish_moderation_report
+from tasks.moderate import moderate_frames, moderate_revision, publish_moderation_report
 from tasks.plan import plan_brief, prepare_database
 from tasks.publish import publish_approved, stage_cut
 from tasks.render import render_shot
@@ -59,8 +61,12 @@ class ApprovalForm(RunInput):
     """
 
     approver: str = Field(default="", description="Your email, as listed on the brand kit.")
-    decision: Decision | None = Field(default=None, description="approve or reject")
+    decision: Decision | None = Field(default=None, description="approve, reject or changes")
     notes: str = Field(default="", description="Why; shown in the audit trail.")
+    changes: str = Field(
+        default="",
+        description="With 'changes': '2: slower push-in; 3: show the bag' (shot: direction).",
+    )
 
 
 class ReviewForm(RunInput):
@@ -129,8 +135,16 @@ class Asking:
             logger.warning("%s refused, still waiting: %s", step, refusal)
 
 
-def wait_for_approval(ask: Asking, cuts: list[Cut], report: ModerationReport) -> ApprovalDecision:
-    """Pause until the brand's required number of distinct approvers approve, or one rejects."""
+def wait_for_approval(
+    ask: Asking,
+    shot_list: ShotList,
+    cuts: list[Cut],
+    report: ModerationReport,
+    version: int,
+    history: list[str],
+) -> ApprovalDecision:
+    """Pause until the brand's required number of distinct approvers approve, or one rejects
+    or requests changes."""
     plan = ask.plan
     approved_by: list[str] = []
     while True:
@@ -139,11 +153,13 @@ def wait_for_approval(ask: Asking, cuts: list[Cut], report: ModerationReport) ->
             lambda refusal: describe_for_approver(
                 brief=plan.brief,
                 kit=plan.kit,
-                shot_list=plan.shot_list,
+                shot_list=shot_list,
                 report=report,
                 cuts=cuts,
                 refusal=refusal,
                 approved_by=approved_by,
+                version=version,
+                history=history,
             ),
             lambda form: evaluate(
                 brief=plan.brief,
@@ -153,10 +169,13 @@ def wait_for_approval(ask: Asking, cuts: list[Cut], report: ModerationReport) ->
                 decision=form.decision.value if form.decision else None,
                 notes=form.notes,
                 approved_by=approved_by,
+                changes=form.changes,
+                shot_count=len(shot_list.shots),
+                version=version,
             ),
             "approval",
         )
-        if decision.decision is Decision.REJECT:
+        if decision.decision is not Decision.APPROVE:
             return decision
         approved_by.append(decision.approver)
         if len(approved_by) >= plan.kit.approval.required_approvals:
@@ -234,41 +253,69 @@ def produce_video(brief: Brief) -> RunOutcome | State:
 
 
 def produce(ask: Asking) -> RunOutcome | State:
-    """Everything after planning: gates, renders, approval, publishing."""
-    plan, settings, flow_run_id, brief = ask.plan, ask.settings, ask.flow_run_id, ask.plan.brief
+    """Everything after planning: gates, renders, approval (with revisions), publishing."""
+    plan, settings, brief = ask.plan, ask.settings, ask.plan.brief
     logger = get_run_logger()
     if why := cleared(ask, plan.report, "review:input"):
         return blocked(brief, why)
 
+    shot_list, version = plan.shot_list, 1
+    history: list[str] = []  # one line per earlier version, for the approver
+    while True:
+        cuts, output = render_and_check(ask, shot_list, version)
+        if why := cleared(ask, output, "review:output"):
+            return blocked(brief, why)
+        staged = [stage_cut(cut, brief, ask.flow_run_id, settings, version) for cut in cuts]
+        report = plan.report.merged(output, subject=brief.brief_id)
+        decision = wait_for_approval(ask, shot_list, staged, report, version, history)
+        if decision.decision is Decision.REJECT:
+            logger.info("rejected by %s: %s", decision.approver, decision.notes or "(no notes)")
+            return Completed(
+                name="Rejected",
+                message=f"Rejected by {decision.approver}: {decision.notes or '(no notes)'}",
+                data=RunOutcome(status="rejected", brief_id=brief.brief_id),
+            )
+        if decision.decision is not Decision.REQUEST_CHANGES:
+            break
+        # Only the requested shots change: re-moderate them; the shot cache re-renders them
+        # alone and reuses every other clip.
+        revised = revise(shot_list, decision.changes)
+        recheck = moderate_revision(changed_only(revised, decision.changes), plan.kit, settings)
+        if why := cleared(ask, recheck, "review:input"):
+            return blocked(brief, why)
+        history.append(describe_revision(version, decision.changes, shot_list.shots))
+        logger.info(
+            "version %d: %s asked to change shots %s",
+            version,
+            decision.approver,
+            sorted(decision.changes),
+        )
+        shot_list, version = revised, version + 1
+
+    publications = publish_approved(staged, brief, decision, settings)
+    return RunOutcome(status="published", brief_id=brief.brief_id, publications=publications)
+
+
+def render_and_check(
+    ask: Asking, shot_list: ShotList, version: int
+) -> tuple[list[Cut], ModerationReport]:
+    """Render (through the shot cache) and assemble every ratio; check every clip's frames."""
+    plan, settings, brief = ask.plan, ask.settings, ask.plan.brief
     cuts: list[Cut] = []
     checks: list[PrefectFuture[ModerationReport]] = []
     for ratio in brief.aspect_ratios:
-        requests = requests_for(plan.shot_list, plan.kit, ratio, settings.render_short_edge)
+        requests = requests_for(shot_list, plan.kit, ratio, settings.render_short_edge)
         rendered = [f.result() for f in [render_shot.submit(r, settings) for r in requests]]
         checks += [
             moderate_frames.submit(ref, f"shot[{i}] {ratio.value}", plan.kit, settings)
             for i, ref in enumerate(rendered)
         ]
-        cut = assemble_cut(plan.shot_list, rendered, plan.kit, ratio, flow_run_id, settings)
+        cut = assemble_cut(shot_list, rendered, plan.kit, ratio, ask.flow_run_id, settings, version)
         checks.append(moderate_frames.submit(cut.video, f"cut {ratio.value}", plan.kit, settings))
         cuts.append(cut)
-
-    output = ModerationReport(subject=f"renders of {brief.brief_id}")
+    output = ModerationReport(subject=f"renders of {brief.brief_id} v{version}")
     for check in checks:
         output = output.merged(check.result())
-    publish_moderation_report(output, f"moderation-{brief.brief_id}-output", "Output moderation")
-    if why := cleared(ask, output, "review:output"):
-        return blocked(brief, why)
-
-    staged = [stage_cut(cut, brief, flow_run_id, settings) for cut in cuts]
-    decision = wait_for_approval(ask, staged, plan.report.merged(output, subject=brief.brief_id))
-    if decision.decision is Decision.REJECT:
-        logger.info("rejected by %s: %s", decision.approver, decision.notes or "(no notes)")
-        return Completed(
-            name="Rejected",
-            message=f"Rejected by {decision.approver}: {decision.notes or '(no notes)'}",
-            data=RunOutcome(status="rejected", brief_id=brief.brief_id),
-        )
-
-    publications = publish_approved(staged, brief, decision, settings)
-    return RunOutcome(status="published", brief_id=brief.brief_id, publications=publications)
+    key = f"moderation-{brief.brief_id}-output" + (f"-v{version}" if version > 1 else "")
+    publish_moderation_report(output, key, f"Output moderation (version {version})")
+    return cuts, output

@@ -14,6 +14,34 @@ from reelfactory.models import (
     ShotList,
 )
 
+CHANGES_SYNTAX = (
+    "'N: new direction' per shot, separated by ';' (e.g. '2: slower push-in; 3: show the bag')"
+)
+
+
+def parse_changes(text: str, shot_count: int) -> dict[int, str]:
+    """Per-shot change requests from the form's one-line field. Pure.
+
+    Raises:
+        ValueError: naming the entry that does not parse, or a shot that does not exist.
+    """
+    out: dict[int, str] = {}
+    for entry in (e.strip() for e in text.split(";")):
+        if not entry:
+            continue
+        number, sep, direction = entry.partition(":")
+        if not sep or not number.strip().isdigit() or not direction.strip():
+            raise ValueError(f"changes: expected {CHANGES_SYNTAX} (got {entry!r})")
+        shot = int(number)
+        if not 1 <= shot <= shot_count:
+            raise ValueError(f"changes: there is no shot {shot} (shots are 1-{shot_count})")
+        if shot in out:
+            raise ValueError(f"changes: shot {shot} is named twice")
+        out[shot] = direction.strip()
+    if not out:
+        raise ValueError(f"changes: a change request needs {CHANGES_SYNTAX}")
+    return out
+
 
 def evaluate(
     *,
@@ -24,6 +52,9 @@ def evaluate(
     decision: str | None,
     notes: str,
     approved_by: Sequence[str] = (),
+    changes: str = "",
+    shot_count: int = 0,
+    version: int = 1,
 ) -> ApprovalDecision:
     """Judge one resume of the approval form.
 
@@ -41,16 +72,24 @@ def evaluate(
     elif who == brief.submitted_by:
         reason = f"approver: {who!r} submitted this brief and may not approve it"
     elif decision not in {d.value for d in Decision}:
-        reason = f"decision: must be 'approve' or 'reject' (got {decision!r})"
+        reason = f"decision: must be 'approve', 'reject' or 'changes' (got {decision!r})"
     elif who in approved_by:
         left = kit.approval.required_approvals - len(approved_by)
         reason = (
             f"approver: {who!r} has already approved; {left} more approval(s) needed "
             "from other listed approvers"
         )
+    requested: dict[int, str] = {}
+    if not reason and decision == Decision.REQUEST_CHANGES:
+        try:
+            requested = parse_changes(changes, shot_count)
+        except ValueError as exc:
+            reason = str(exc)
     return ApprovalDecision(
         brief_id=brief.brief_id,
         flow_run_id=flow_run_id,
+        version=version,
+        changes=requested,
         approver=who,
         decision=Decision(decision) if not reason and decision else None,
         notes=notes,
@@ -72,9 +111,11 @@ def describe_for_approver(
     cuts: list[Cut],
     refusal: str = "",
     approved_by: Sequence[str] = (),
+    version: int = 1,
+    history: Sequence[str] = (),
 ) -> str:
     """The markdown shown beside the approval form in the Prefect UI."""
-    lines = [f"# Approve: {brief.title}", ""]
+    lines = [f"# Approve: {brief.title} (version {version})", ""]
     if refusal:
         lines += [f"> **Previous attempt refused.** {refusal}", ""]
     needed = kit.approval.required_approvals
@@ -115,10 +156,14 @@ def describe_for_approver(
         )
     lines += ["", f"## Moderation: {report.verdict.value}"]
     lines += [f"- {f.describe()}" for f in report.findings] or ["- nothing flagged"]
+    if history:
+        lines += ["", "## Earlier versions", "", *history]
     lines += [
         "",
-        "Fill in **approver** (your email), **decision** (approve or reject) and optional "
-        "**notes**, then resume. Nothing is published unless an approver on the list approves.",
+        "Fill in **approver** (your email), **decision** (`approve`, `reject` or `changes`) and "
+        f"optional **notes**, then resume. For `changes`, fill in **changes**: {CHANGES_SYNTAX}; "
+        "only those shots are re-rendered. Nothing is published unless an approver on the "
+        "list approves.",
     ]
     return "\n".join(lines)
 

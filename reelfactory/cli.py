@@ -267,9 +267,15 @@ def approve(
     as_: Annotated[str, typer.Option("--as", help="Your email, as listed on the brand kit.")],
     reject: Reject = False,
     notes: Notes = "",
+    changes: Annotated[
+        str,
+        typer.Option("--changes", help="Request changes: '2: slower push-in; 3: show the bag'."),
+    ] = "",
 ) -> None:
-    """Approve (or --reject) a run waiting for brand approval, as the Prefect UI does."""
-    _decide(flow_run_id, as_, "reject" if reject else "approve", notes, review=False)
+    """Approve, --reject, or request --changes on a run waiting for brand approval, through
+    the same API as the Prefect UI."""
+    decision = "changes" if changes else "reject" if reject else "approve"
+    _decide(flow_run_id, as_, decision, notes, review=False, changes=changes)
 
 
 @app.command()
@@ -285,7 +291,9 @@ def review(
     _decide(flow_run_id, as_, "block" if block else "allow", notes, review=True)
 
 
-def _decide(flow_run_id: str, who: str, decision: str, notes: str, *, review: bool) -> None:
+def _decide(
+    flow_run_id: str, who: str, decision: str, notes: str, *, review: bool, changes: str = ""
+) -> None:
     from uuid import UUID
 
     from reelfactory import orchestration as orch
@@ -306,7 +314,7 @@ def _decide(flow_run_id: str, who: str, decision: str, notes: str, *, review: bo
         if review:
             orch.resume_review(flow_run_id, reviewer=who, decision=decision, notes=notes)
         else:
-            orch.resume(flow_run_id, approver=who, decision=decision, notes=notes)
+            orch.resume(flow_run_id, approver=who, decision=decision, notes=notes, changes=changes)
         after = orch.wait_for(
             flow_run_id, lambda x: orch.paused_again(x, key), timeout_s=RENDER_TIMEOUT_S
         )

@@ -6,6 +6,7 @@ is owned by alembic (``reelfactory/migrations``); ``init_db`` upgrades to head.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -55,11 +56,13 @@ class ApprovalAuditRow(SQLModel, table=True):
     brief_id: str = Field(index=True)
     flow_run_id: str = Field(index=True)
     step: str = "approval"
+    version: int = 1
     approver: str
     decision: str | None = None
     accepted: bool
     reason: str = ""
     notes: str = ""
+    changes: str = Field(default="", description="JSON: shot number -> requested direction.")
     decided_at: datetime
 
 
@@ -96,11 +99,13 @@ def record_decision(*, session: Session, decision: ApprovalDecision) -> Approval
         brief_id=decision.brief_id,
         flow_run_id=decision.flow_run_id,
         step=decision.step,
+        version=decision.version,
         approver=decision.approver,
         decision=decision.decision.value if decision.decision else None,
         accepted=decision.accepted,
         reason=decision.reason,
         notes=decision.notes,
+        changes=json.dumps(decision.changes) if decision.changes else "",
         decided_at=decision.decided_at,
     )
     session.add(row)

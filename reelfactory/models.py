@@ -680,6 +680,7 @@ class Cut(Frozen):
 class Decision(StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
+    REQUEST_CHANGES = "changes"
 
 
 class ReviewChoice(StrEnum):
@@ -701,6 +702,10 @@ class ApprovalDecision(Frozen):
     decision: Decision | ReviewChoice | None = Field(
         description="None when the attempt was refused."
     )
+    changes: dict[int, str] = Field(
+        default_factory=dict, description="Shot number (1-based) -> the requested direction."
+    )
+    version: int = Field(default=1, ge=1, description="The version of the cuts decided on.")
     notes: str = ""
     accepted: bool = Field(description="False when the attempt was refused (not allowed, ...).")
     reason: str = ""

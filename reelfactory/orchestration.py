@@ -133,10 +133,13 @@ def resume_review(flow_run_id: str, *, reviewer: str, decision: str, notes: str 
     )
 
 
-def resume(flow_run_id: str, *, approver: str, decision: str, notes: str = "") -> None:
+def resume(
+    flow_run_id: str, *, approver: str, decision: str, notes: str = "", changes: str = ""
+) -> None:
     """Answer the approval form, exactly as the UI's resume button does."""
     resume_flow_run(
-        UUID(flow_run_id), run_input={"approver": approver, "decision": decision, "notes": notes}
+        UUID(flow_run_id),
+        run_input={"approver": approver, "decision": decision, "notes": notes, "changes": changes},
     )
 
 

@@ -395,11 +395,12 @@ def stage_draft(
     flow_run_id: str,
     ratio: AspectRatio,
     files: list[tuple[Path, str, str]],
+    version: int = 1,
 ) -> list[str]:
     """Upload a draft cut's files (path, suffix, content type) for review; return their links.
 
-    Drafts live under ``{staging}/{brand}/{campaign}/{brief}/{flow_run}/``: never under the
-    published prefix, and private to whoever holds a link.
+    Drafts live under ``{staging}/{brand}/{campaign}/{brief}/{flow_run}/`` (``.../v2/`` and on
+    for revisions): never under the published prefix, and private to whoever holds a link.
     """
     root = "/".join(
         safe_segment(part)
@@ -409,6 +410,7 @@ def stage_draft(
             brief.campaign,
             brief.brief_id,
             flow_run_id,
+            *([f"v{version}"] if version > 1 else []),
         ]
     )
     links = []

@@ -23,13 +23,15 @@ def assemble_cut(
     ratio: AspectRatio,
     flow_run_id: str,
     settings: Settings,
+    version: int = 1,
 ) -> Cut:
     """Join the rendered shots, burn captions, and write the draft cut with its sidecars."""
     logger = get_run_logger()
     store = LocalAssetStore(settings.assets_dir)
     width, height = ratio.size(settings.render_short_edge)
     timeline = build_timeline(shot_list, rendered, ratio=ratio, width=width, height=height)
-    base = f"drafts/{shot_list.brief_id}/{flow_run_id}/{shot_list.brief_id}-{ratio.slug}"
+    run = flow_run_id if version == 1 else f"{flow_run_id}/v{version}"  # earlier ones stay
+    base = f"drafts/{shot_list.brief_id}/{run}/{shot_list.brief_id}-{ratio.slug}"
 
     refs = {}
     for suffix, text, media_type in (

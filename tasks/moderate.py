@@ -7,7 +7,8 @@ import time
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
-from reelfactory.models import AssetRef, BrandKit, ModerationReport
+from reelfactory.models import AssetRef, BrandKit, ModerationReport, ShotList
+from reelfactory.moderation import text_moderator
 from reelfactory.moderation.frames import frame_moderator
 from reelfactory.moderation.review import report_markdown
 from reelfactory.settings import Settings
@@ -39,3 +40,9 @@ def publish_moderation_report(report: ModerationReport, key: str, heading: str) 
     create_markdown_artifact(
         key=key, markdown=report_markdown(report, heading=heading), description=heading
     )
+
+
+@task(name="moderate-revision", tags=["moderation"])
+def moderate_revision(shot_list: ShotList, kit: BrandKit, settings: Settings) -> ModerationReport:
+    """The text layers on the shots an approver asked to change (their new prompts)."""
+    return text_moderator(settings, kit).shots(shot_list)

@@ -24,7 +24,9 @@ from reelfactory.storage import LocalAssetStore
 
 
 @task(name="stage-cut", retries=3, retry_delay_seconds=[2, 10, 30])
-def stage_cut(cut: Cut, brief: Brief, flow_run_id: str, settings: Settings) -> Cut:
+def stage_cut(
+    cut: Cut, brief: Brief, flow_run_id: str, settings: Settings, version: int = 1
+) -> Cut:
     """Give the approver a link to each draft: a presigned staging URL when S3 is configured,
     the asset store's file otherwise. Nothing goes under the published prefix."""
     store = LocalAssetStore(settings.assets_dir)
@@ -43,6 +45,7 @@ def stage_cut(cut: Cut, brief: Brief, flow_run_id: str, settings: Settings) -> C
             (store.local_path(cut.video), ".mp4", "video/mp4"),
             (store.local_path(cut.captions), ".vtt", "text/vtt; charset=utf-8"),
         ],
+        version=version,
     )
     get_run_logger().info("cut %s staged for review", cut.aspect_ratio.value)
     return cut.model_copy(update={"preview": preview, "captions_preview": captions_preview})

@@ -1,14 +1,16 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 import yaml
 
-from reelfactory.approval import describe_for_approver, evaluate, waiting_payload
+from reelfactory.approval import describe_for_approver, evaluate, parse_changes, waiting_payload
 from reelfactory.brand import load_brand_kit
 from reelfactory.errors import InputError
 from reelfactory.models import ApprovalRules, BrandKit, Brief, Decision, ModerationReport
+from reelfactory.revision import changed_only, describe_revision, revise
 from tests.conftest import shot_list_for
 
 APPROVER = "maya.chen@aurora-coffee.example"
@@ -37,8 +39,8 @@ def test_listed_approver_decides(brief: Brief, aurora: BrandKit) -> None:
             "approve",
             "not on the 'aurora-coffee' brand kit's approvers list",
         ),
-        (APPROVER, None, "decision: must be 'approve' or 'reject' (got None)"),
-        (APPROVER, "maybe", "decision: must be 'approve' or 'reject' (got 'maybe')"),
+        (APPROVER, None, "decision: must be 'approve', 'reject' or 'changes' (got None)"),
+        (APPROVER, "maybe", "decision: must be 'approve', 'reject' or 'changes' (got 'maybe')"),
     ],
 )
 def test_refusals(
@@ -150,3 +152,67 @@ def test_waiting_payload_names_the_run_and_the_step(brief: Brief, aurora: BrandK
         brief=brief, kit=aurora, step="review:input", flow_run_id="r", run_url=None, timeout_s=1
     )
     assert review["required_approvals"] == 1 and review["flow_run_url"] is None
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("", "a change request needs 'N: new direction'"),
+        ("slower please", "expected 'N: new direction' per shot"),
+        ("2:", "expected 'N: new direction' per shot"),
+        ("x: slower", "expected 'N: new direction' per shot"),
+        ("4: slower", "there is no shot 4 (shots are 1-3)"),
+        ("0: slower", "there is no shot 0 (shots are 1-3)"),
+        ("2: slower; 2: faster", "shot 2 is named twice"),
+    ],
+)
+def test_malformed_change_requests_are_refused(
+    brief: Brief, aurora: BrandKit, text: str, problem: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        parse_changes(text, 3)
+    d = evaluate(
+        brief=brief,
+        kit=aurora,
+        flow_run_id="r",
+        approver=APPROVER,
+        decision="changes",
+        notes="",
+        changes=text,
+        shot_count=3,
+    )
+    assert not d.accepted and problem in d.reason and d.decision is None
+
+
+def test_a_change_request_names_shots_and_directions(brief: Brief, aurora: BrandKit) -> None:
+    assert parse_changes(" 2: slower push-in ; 3:show the bag;", 3) == {
+        2: "slower push-in",
+        3: "show the bag",
+    }
+    d = evaluate(
+        brief=brief,
+        kit=aurora,
+        flow_run_id="r",
+        approver=APPROVER,
+        decision="changes",
+        notes="warmer please",
+        changes="1: warmer light",
+        shot_count=3,
+        version=2,
+    )
+    assert d.accepted and d.decision is Decision.REQUEST_CHANGES
+    assert (d.changes, d.version) == ({1: "warmer light"}, 2)
+
+
+def test_revise_changes_only_the_requested_shots(brief: Brief, aurora: BrandKit) -> None:
+    shots = shot_list_for(brief, aurora)
+    revised = revise(shots, {2: "show the bag on a marble counter"})
+    assert revised.shots[1].prompt.endswith("Revision: show the bag on a marble counter.")
+    assert [s.prompt for i, s in enumerate(revised.shots) if i != 1] == [
+        s.prompt for i, s in enumerate(shots.shots) if i != 1
+    ]
+    assert [s.name for s in changed_only(revised, {2: "x"}).shots] == [shots.shots[1].name]
+    line = describe_revision(1, {2: "show the bag"}, list(shots.shots))
+    assert (
+        line == f"- **Version 1** — changes requested: shot 2 ({shots.shots[1].name}): show the bag"
+    )

@@ -122,3 +122,49 @@ def test_an_expired_approval_publishes_nothing(lane: Lane, s3: S3Client) -> None
     assert (row.step, row.accepted) == ("approval", False)
     assert row.reason == "expired: no approval decision within 3 s; nothing was published"
     assert "No approval decision within 3 s" in artifact_text(run_id, "expired-e2e-expiry")
+
+
+def test_a_revision_rerenders_only_the_changed_shot(lane: Lane, s3: S3Client) -> None:
+    """Changes to 1 of 6 shots: exactly one new clip, a v2 draft beside v1, then approval."""
+    brief = Brief.model_validate(
+        brief_data(
+            id="e2e-revision",
+            format="training-explainer-60",
+            duration_s=60,
+            steps=[
+                "Rinse the paper filter",
+                "Grind 18 g of Sunrise Blend",
+                "Bloom with 40 g of water",
+                "Pour slowly to 300 g",
+            ],
+        )
+    )
+    clips = lane.settings.assets_dir / "shots"
+    run_id = orch.submit(brief)
+    w = orch.wait_for(run_id, orch.is_paused, timeout_s=RUN_TIMEOUT_S)
+    assert orch.pause_key(w) == "approval-1", w.message
+    before = set(clips.glob("*.mp4"))
+    assert len(before) >= 6
+
+    code, out = cli(
+        lane, "approve", run_id, "--as", MAYA, "--changes", "3: a close-up of the scale"
+    )
+    assert code == 0, out
+    assert json.loads(out)["waiting_for"] == "approval-2"
+    assert len(set(clips.glob("*.mp4")) - before) == 1  # one shot re-rendered, five reused
+
+    staging = f"staging/aurora-coffee/adhoc/e2e-revision/{run_id}/"
+    assert [k.removeprefix(staging) for k in keys_in(s3, lane.bucket, staging)] == [
+        "16x9.mp4",
+        "16x9.vtt",
+        "v2/16x9.mp4",
+        "v2/16x9.vtt",
+    ]
+    code, out = cli(lane, "approve", run_id, "--as", MAYA)
+    assert code == 0 and json.loads(out)["state"] == "Completed", out
+    with db.session_for(lane.settings.db_url) as session:
+        rows = db.decisions_for_run(session=session, flow_run_id=run_id)
+    assert [(r.version, r.decision, r.accepted, r.changes) for r in rows] == [
+        (1, "changes", True, '{"3": "a close-up of the scale"}'),
+        (2, "approve", True, ""),
+    ]
