@@ -46,7 +46,7 @@ from tasks.approve import expired, notify_waiting, record_decision
 from tasks.assemble import assemble_cut
 from tasks.moderate import moderate_frames, moderate_revision, publish_moderation_report
 from tasks.plan import plan_brief, prepare_database
-from tasks.publish import publish_approved, stage_cut
+from tasks.publish import link_previews, publish_approved, stage_cut
 from tasks.render import render_shot
 
 FLOW_NAME = "produce-video"
@@ -266,6 +266,7 @@ def produce(ask: Asking) -> RunOutcome | State:
         if why := cleared(ask, output, "review:output"):
             return blocked(brief, why)
         staged = [stage_cut(cut, brief, ask.flow_run_id, settings, version) for cut in cuts]
+        link_previews(staged, brief.brief_id, version)
         report = plan.report.merged(output, subject=brief.brief_id)
         decision = wait_for_approval(ask, shot_list, staged, report, version, history)
         if decision.decision is Decision.REJECT:

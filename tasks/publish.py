@@ -51,6 +51,20 @@ def stage_cut(
     return cut.model_copy(update={"preview": preview, "captions_preview": captions_preview})
 
 
+@task(name="link-previews")
+def link_previews(cuts: list[Cut], brief_id: str, version: int) -> None:
+    """A link artifact per draft cut on the flow run: the links the approver's form shows."""
+    from prefect.artifacts import create_link_artifact
+
+    for cut in cuts:
+        create_link_artifact(
+            key=f"preview-{brief_id}-{cut.aspect_ratio.slug}-v{version}",
+            link=cut.preview or cut.video.uri,
+            link_text=f"{cut.aspect_ratio.value} draft, version {version}",
+            description=f"Captions: {cut.captions_preview or cut.captions.uri}",
+        )
+
+
 def _transient(task: Task[..., object], task_run: TaskRun, state: State[object]) -> bool:
     """Retry the task unless retrying cannot help (bad bucket/credentials, immutable key)."""
     try:

@@ -160,6 +160,13 @@ def test_a_revision_rerenders_only_the_changed_shot(lane: Lane, s3: S3Client) ->
         "v2/16x9.mp4",
         "v2/16x9.vtt",
     ]
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[UUID(run_id)]))
+        )
+    links = {a.key: str(a.data) for a in found if a.key and a.key.startswith("preview-")}
+    assert sorted(links) == ["preview-e2e-revision-16x9-v1", "preview-e2e-revision-16x9-v2"]
+    assert f"{run_id}/v2/16x9.mp4" in links["preview-e2e-revision-16x9-v2"]  # presigned
     code, out = cli(lane, "approve", run_id, "--as", MAYA)
     assert code == 0 and json.loads(out)["state"] == "Completed", out
     with db.session_for(lane.settings.db_url) as session:
