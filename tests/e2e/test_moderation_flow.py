@@ -95,7 +95,7 @@ def test_flagged_frame_sends_the_run_to_review_then_approval(lane: Lane, s3: S3C
     names = task_names(run_id)
     assert names.count("render-shot") == 3 and names.count("moderate-frames") == 4
     report = artifact_markdown(run_id, "moderation-e2e-frame-review-output")
-    assert "## Output moderation: REVIEW" in report
+    assert "## Output moderation (version 1): REVIEW" in report
     assert f"{FRAME_LABEL}; in " in report and "weapons" in report and "0.05" in report
     # Nothing is staged for approvers while the frames are under review.
     assert keys_in(s3, lane.bucket, f"staging/{STRICT_KIT}/adhoc/e2e-frame-review/") == []
