@@ -135,3 +135,17 @@ def lane(
             bucket=E2E_BUCKET,
             env={**env, "PREFECT_API_URL": api_url},
         )
+
+
+def run_artifacts(run_id: str) -> dict[str, str]:
+    """The flow run's artifacts by key: their data (markdown, link, table JSON) as text."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[UUID(run_id)]))
+        )
+    return {a.key: str(a.data) for a in found if a.key}

@@ -5,12 +5,9 @@ that resume through the same Prefect API as the UI."""
 from __future__ import annotations
 
 import json
-from uuid import UUID
 
 import pytest
 from mypy_boto3_s3 import S3Client
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 from prefect.client.schemas.objects import StateType
 from typer.testing import CliRunner
 
@@ -19,22 +16,13 @@ from reelfactory import orchestration as orch
 from reelfactory.cli import app
 from reelfactory.models import Brief
 from tests.conftest import brief_data, keys_in
-from tests.e2e.conftest import EXPIRING_KIT, TWO_APPROVERS_KIT, Lane, Webhook
+from tests.e2e.conftest import EXPIRING_KIT, TWO_APPROVERS_KIT, Lane, Webhook, run_artifacts
 
 pytestmark = pytest.mark.e2e
 
 MAYA = "maya.chen@aurora-coffee.example"
 LI = "li.okafor@aurora-coffee.example"
 RUN_TIMEOUT_S = 240
-
-
-def artifact_text(run_id: str, key: str) -> str:
-    with get_client(sync_client=True) as client:
-        found = client.read_artifacts(
-            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[UUID(run_id)]))
-        )
-    [artifact] = [a for a in found if a.key == key]
-    return str(artifact.data)
 
 
 def audit(lane: Lane, run_id: str) -> list[tuple[str, str | None, bool]]:
@@ -121,7 +109,7 @@ def test_an_expired_approval_publishes_nothing(lane: Lane, s3: S3Client) -> None
         [row] = db.decisions_for_run(session=session, flow_run_id=run_id)
     assert (row.step, row.accepted) == ("approval", False)
     assert row.reason == "expired: no approval decision within 3 s; nothing was published"
-    assert "No approval decision within 3 s" in artifact_text(run_id, "expired-e2e-expiry")
+    assert "No approval decision within 3 s" in run_artifacts(run_id)["expired-e2e-expiry"]
 
 
 def test_a_revision_rerenders_only_the_changed_shot(lane: Lane, s3: S3Client) -> None:
@@ -160,11 +148,7 @@ def test_a_revision_rerenders_only_the_changed_shot(lane: Lane, s3: S3Client) ->
         "v2/16x9.mp4",
         "v2/16x9.vtt",
     ]
-    with get_client(sync_client=True) as client:
-        found = client.read_artifacts(
-            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[UUID(run_id)]))
-        )
-    links = {a.key: str(a.data) for a in found if a.key and a.key.startswith("preview-")}
+    links = {k: v for k, v in run_artifacts(run_id).items() if k.startswith("preview-")}
     assert sorted(links) == ["preview-e2e-revision-16x9-v1", "preview-e2e-revision-16x9-v2"]
     assert f"{run_id}/v2/16x9.mp4" in links["preview-e2e-revision-16x9-v2"]  # presigned
     code, out = cli(lane, "approve", run_id, "--as", MAYA)

@@ -3,19 +3,15 @@ unsure frame pauses the run for a moderation reviewer through the Prefect API.""
 
 from __future__ import annotations
 
-from uuid import UUID
-
 import pytest
 from mypy_boto3_s3 import S3Client
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 from prefect.client.schemas.objects import StateType
 
 from reelfactory import db
 from reelfactory import orchestration as orch
 from reelfactory.models import Brief
 from tests.conftest import brief_data, keys_in
-from tests.e2e.conftest import FRAME_LABEL, STRICT_KIT, Lane
+from tests.e2e.conftest import FRAME_LABEL, STRICT_KIT, Lane, run_artifacts
 
 pytestmark = pytest.mark.e2e
 
@@ -24,12 +20,7 @@ RUN_TIMEOUT_S = 240
 
 
 def artifact_markdown(run_id: str, key: str) -> str:
-    with get_client(sync_client=True) as client:
-        found = client.read_artifacts(
-            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[UUID(run_id)]))
-        )
-    [artifact] = [a for a in found if a.key == key]
-    return str(artifact.data)
+    return run_artifacts(run_id)[key]
 
 
 def task_names(run_id: str) -> list[str]:
