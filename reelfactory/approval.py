@@ -43,6 +43,22 @@ def parse_changes(text: str, shot_count: int) -> dict[int, str]:
     return out
 
 
+def signer_refusal(who: str, allowed: Sequence[str], brief: Brief, kit: BrandKit, role: str) -> str:
+    """Why ``who`` may not sign off as ``role`` ('approver', 'reviewer'), or ''. Pure.
+
+    Empty (Prefect's resume without input), not listed, or the brief's own submitter
+    (separation of duties) are refused.
+    """
+    verb = {"approver": "approve", "reviewer": "review"}[role]
+    if not who:
+        return f"{role}: empty (a resume without input never counts as a decision)"
+    if who not in allowed:
+        return f"{role}: {who!r} is not on the {kit.id!r} brand kit's {role}s list"
+    if who == brief.submitted_by:
+        return f"{role}: {who!r} submitted this brief and may not {verb} it"
+    return ""
+
+
 def evaluate(
     *,
     brief: Brief,
@@ -64,16 +80,10 @@ def evaluate(
     decision) can therefore never approve.
     """
     who = approver.strip().lower()
-    reason = ""
-    if not who:
-        reason = "approver: empty (a resume without input never counts as a decision)"
-    elif who not in kit.approvers:
-        reason = f"approver: {who!r} is not on the {kit.id!r} brand kit's approvers list"
-    elif who == brief.submitted_by:
-        reason = f"approver: {who!r} submitted this brief and may not approve it"
-    elif decision not in {d.value for d in Decision}:
+    reason = signer_refusal(who, kit.approvers, brief, kit, "approver")
+    if not reason and decision not in {d.value for d in Decision}:
         reason = f"decision: must be 'approve', 'reject' or 'changes' (got {decision!r})"
-    elif who in approved_by:
+    if not reason and who in approved_by:
         left = kit.approval.required_approvals - len(approved_by)
         reason = (
             f"approver: {who!r} has already approved; {left} more approval(s) needed "

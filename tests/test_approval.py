@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -9,16 +10,33 @@ import yaml
 from reelfactory.approval import describe_for_approver, evaluate, parse_changes, waiting_payload
 from reelfactory.brand import load_brand_kit
 from reelfactory.errors import InputError
-from reelfactory.models import ApprovalRules, BrandKit, Brief, Decision, ModerationReport
+from reelfactory.models import (
+    ApprovalDecision,
+    ApprovalRules,
+    BrandKit,
+    Brief,
+    Decision,
+    ModerationReport,
+    ReviewChoice,
+)
+from reelfactory.moderation.review import evaluate_review
 from reelfactory.revision import changed_only, describe_revision, revise
 from tests.conftest import shot_list_for
 
 APPROVER = "maya.chen@aurora-coffee.example"
 
 
-def judge(brief: Brief, kit: BrandKit, approver: str, decision: str | None):  # type: ignore[no-untyped-def]
+def judge(
+    brief: Brief, kit: BrandKit, approver: str, decision: str | None, **more: Any
+) -> ApprovalDecision:
     return evaluate(
-        brief=brief, kit=kit, flow_run_id="run-1", approver=approver, decision=decision, notes="n"
+        brief=brief,
+        kit=kit,
+        flow_run_id="run-1",
+        approver=approver,
+        decision=decision,
+        notes="n",
+        **more,
     )
 
 
@@ -80,26 +98,10 @@ def two_approvals(kit: BrandKit) -> BrandKit:
 
 def test_the_same_approver_cannot_count_twice(brief: Brief, aurora: BrandKit) -> None:
     kit = two_approvals(aurora)
-    again = evaluate(
-        brief=brief,
-        kit=kit,
-        flow_run_id="run-1",
-        approver=APPROVER,
-        decision="approve",
-        notes="",
-        approved_by=[APPROVER],
-    )
+    again = judge(brief, kit, APPROVER, "approve", approved_by=[APPROVER])
     assert not again.accepted
     assert "has already approved; 1 more approval(s) needed" in again.reason
-    other = evaluate(
-        brief=brief,
-        kit=kit,
-        flow_run_id="run-1",
-        approver="li.okafor@aurora-coffee.example",
-        decision="approve",
-        notes="",
-        approved_by=[APPROVER],
-    )
+    other = judge(brief, kit, "li.okafor@aurora-coffee.example", "approve", approved_by=[APPROVER])
     assert other.accepted
 
 
@@ -171,16 +173,7 @@ def test_malformed_change_requests_are_refused(
 ) -> None:
     with pytest.raises(ValueError, match=re.escape(problem)):
         parse_changes(text, 3)
-    d = evaluate(
-        brief=brief,
-        kit=aurora,
-        flow_run_id="r",
-        approver=APPROVER,
-        decision="changes",
-        notes="",
-        changes=text,
-        shot_count=3,
-    )
+    d = judge(brief, aurora, APPROVER, "changes", changes=text, shot_count=3)
     assert not d.accepted and problem in d.reason and d.decision is None
 
 
@@ -189,16 +182,8 @@ def test_a_change_request_names_shots_and_directions(brief: Brief, aurora: Brand
         2: "slower push-in",
         3: "show the bag",
     }
-    d = evaluate(
-        brief=brief,
-        kit=aurora,
-        flow_run_id="r",
-        approver=APPROVER,
-        decision="changes",
-        notes="warmer please",
-        changes="1: warmer light",
-        shot_count=3,
-        version=2,
+    d = judge(
+        brief, aurora, APPROVER, "changes", changes="1: warmer light", shot_count=3, version=2
     )
     assert d.accepted and d.decision is Decision.REQUEST_CHANGES
     assert (d.changes, d.version) == ({1: "warmer light"}, 2)
@@ -216,3 +201,36 @@ def test_revise_changes_only_the_requested_shots(brief: Brief, aurora: BrandKit)
     assert (
         line == f"- **Version 1** — changes requested: shot 2 ({shots.shots[1].name}): show the bag"
     )
+
+
+@pytest.mark.parametrize(
+    ("reviewer", "decision", "reason"),
+    [
+        ("", None, "reviewer: empty"),
+        ("intruder@evil.example", "allow", "not on the 'aurora-coffee' brand kit's reviewers list"),
+        (APPROVER, "approve", "decision: must be 'allow' or 'block' (got 'approve')"),
+    ],
+)
+def test_review_refusals(
+    brief: Brief, aurora: BrandKit, reviewer: str, decision: str | None, reason: str
+) -> None:
+    """Reviewers follow the approvers' rules (listed, not the submitter), with allow/block."""
+    d = evaluate_review(
+        brief=brief, kit=aurora, flow_run_id="r", step="review:input",
+        reviewer=reviewer, decision=decision, notes="",
+    )  # fmt: skip
+    assert not d.accepted and reason in d.reason and d.decision is None
+
+
+def test_a_listed_reviewer_who_did_not_submit_decides(brief: Brief, aurora: BrandKit) -> None:
+    d = evaluate_review(
+        brief=brief, kit=aurora, flow_run_id="r", step="review:output",
+        reviewer=APPROVER.upper(), decision="block", notes="no",
+    )  # fmt: skip
+    assert d.accepted and d.decision is ReviewChoice.BLOCK and d.step == "review:output"
+    own = brief.model_copy(update={"submitted_by": APPROVER})
+    mine = evaluate_review(
+        brief=own, kit=aurora, flow_run_id="r", step="review:input",
+        reviewer=APPROVER, decision="allow", notes="",
+    )  # fmt: skip
+    assert not mine.accepted and "submitted this brief and may not review it" in mine.reason

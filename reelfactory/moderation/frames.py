@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from reelfactory.errors import ReelError
 from reelfactory.models import BrandKit, Category, ModerationReport
 from reelfactory.moderation.policy import LayerFailure, Policy, Signal, decide
-from reelfactory.moderation.text import run_layers
+from reelfactory.moderation.text import Layer, run_layers
 from reelfactory.settings import Settings
 
 # Frames are scaled so their short edge is at most this before the layers see them: the
@@ -100,14 +100,7 @@ def sample_frames(path: Path, fps: float = 2.0) -> Iterator[Frame]:
         cap.release()
 
 
-class FrameLayer(Protocol):
-    @property
-    def name(self) -> str: ...
-
-    def load(self) -> None:
-        """Import and load models; called in one thread before ``scan``."""
-        ...
-
+class FrameLayer(Layer, Protocol):
     def scan(self, field: str, frames: Sequence[Frame]) -> list[Signal]: ...
 
 

@@ -6,13 +6,13 @@ in the Prefect UI, beside the report rendered by ``describe_for_reviewer``.
 
 from __future__ import annotations
 
+from reelfactory.approval import signer_refusal
 from reelfactory.models import (
     ApprovalDecision,
     BrandKit,
     Brief,
     ModerationReport,
     ReviewChoice,
-    Verdict,
 )
 
 
@@ -32,17 +32,8 @@ def evaluate_review(
 ) -> ApprovalDecision:
     """Judge one resume of the review form; refused attempts are recorded and re-asked."""
     who = reviewer.strip().lower()
-    allowed = reviewers_for(kit)
-    reason = ""
-    if not who:
-        reason = "reviewer: empty (a resume without input never counts as a decision)"
-    elif who not in allowed:
-        reason = (
-            f"reviewer: {who!r} may not review for {kit.id!r} (reviewers: {', '.join(allowed)})"
-        )
-    elif who == brief.submitted_by:
-        reason = f"reviewer: {who!r} submitted this brief and may not review it"
-    elif decision not in {c.value for c in ReviewChoice}:
+    reason = signer_refusal(who, reviewers_for(kit), brief, kit, "reviewer")
+    if not reason and decision not in {c.value for c in ReviewChoice}:
         reason = f"decision: must be 'allow' or 'block' (got {decision!r})"
     return ApprovalDecision(
         brief_id=brief.brief_id,
@@ -111,7 +102,3 @@ def describe_for_reviewer(
         "the run) and **notes**, then resume.",
     ]
     return "\n".join(lines)
-
-
-def needs_review(report: ModerationReport) -> bool:
-    return report.verdict is Verdict.REVIEW

@@ -12,9 +12,10 @@ scored on its own, not averaged away.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -139,6 +140,10 @@ class SemanticClassifier:
     own_names: tuple[str, ...] = ()
     name: str = "semantic:minilm"
 
+    @cached_property
+    def _own(self) -> re.Pattern[str] | None:
+        return terms_pattern(self.own_names)
+
     @property
     def model(self) -> LinearModel:
         return load_model(self.weights)
@@ -149,7 +154,7 @@ class SemanticClassifier:
 
     def scan(self, items: Sequence[TextItem]) -> list[Signal]:
         units: dict[str, list[str]] = {}  # unit -> the texts read together, per view
-        own = terms_pattern(self.own_names)
+        own = self._own
         for item in items:
             if not item.language.startswith(LANGUAGE):
                 continue  # MiniLM reads English; other languages are for the remote layer

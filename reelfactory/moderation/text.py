@@ -53,14 +53,18 @@ class TextItem:
         return self.text[lo:hi]
 
 
-class TextLayer(Protocol):
+class Layer(Protocol):
+    """What every moderation layer (text or frames) has: a name and a way to load."""
+
     @property
     def name(self) -> str: ...
 
     def load(self) -> None:
-        """Import and load models. Called once per call, in one thread, before ``scan``."""
+        """Import and load models. Called in one thread, before any ``scan``."""
         ...
 
+
+class TextLayer(Layer, Protocol):
     def scan(self, items: Sequence[TextItem]) -> list[Signal]: ...
 
 
@@ -324,14 +328,7 @@ class RemoteModeration:
         return out
 
 
-class Loadable(Protocol):
-    @property
-    def name(self) -> str: ...
-
-    def load(self) -> None: ...
-
-
-L = TypeVar("L", bound=Loadable)
+L = TypeVar("L", bound=Layer)
 
 # One process-wide pool: a call costs one hand-off, not a pool. A layer that hangs keeps its
 # worker; once every worker hangs, every call times out, which is a review (fail closed).
