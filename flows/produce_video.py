@@ -48,6 +48,7 @@ from tasks.moderate import moderate_frames, moderate_revision, publish_moderatio
 from tasks.plan import plan_brief, prepare_database
 from tasks.publish import link_previews, publish_approved, stage_cut
 from tasks.render import render_shot
+from tasks.sign import sign_cuts
 
 FLOW_NAME = "produce-video"
 DEPLOYMENT_NAME = "produce-video"
@@ -293,7 +294,8 @@ def produce(ask: Asking) -> RunOutcome | State:
         )
         shot_list, version = revised, version + 1
 
-    publications = publish_approved(staged, brief, decision, settings)
+    signed = sign_cuts(staged, brief, decision, settings, version)
+    publications = publish_approved(signed, brief, decision, settings)
     return RunOutcome(status="published", brief_id=brief.brief_id, publications=publications)
 
 

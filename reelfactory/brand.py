@@ -64,6 +64,13 @@ def load_brand_kit(path: Path) -> BrandKit:
         data["logo"] = root / logo
         if not data["logo"].is_file():
             problems.append(f"logo: file not found {logo!r}")
+    edit = data.get("edit")
+    music = edit.get("music") if isinstance(edit, dict) else None
+    if isinstance(music, dict) and isinstance(music.get("file"), str):
+        name = music["file"]
+        music["file"] = root / name
+        if not music["file"].is_file():
+            problems.append(f"edit.music.file: file not found {name!r}")
     if "id" in data and data["id"] != root.name and path.is_dir():
         problems.append(f"id: must match the folder name {root.name!r} (got {data['id']!r})")
     data["root"] = root

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from reelfactory.errors import ReelError
+from reelfactory.errors import InputError, ReelError
 from reelfactory.settings import PROJECT_ROOT, Settings
 
 if TYPE_CHECKING:
@@ -617,18 +617,58 @@ def published(
     Console(highlight=False).print(table)
 
 
+@app.command("verify")
+def verify(
+    file: Annotated[Path, typer.Argument(help="A video file, e.g. a published cut.")],
+    json_out: Annotated[bool, typer.Option("--json", help="Only the JSON line.")] = False,
+) -> None:
+    """Read a video's C2PA manifest back: trusted, valid (signature fine, signer not in the
+    trust anchors), invalid (tampered or broken), or missing. Exit 0 for trusted or valid."""
+    from reelfactory.provenance import ProvenanceError, trust_anchors, verify_video
+
+    settings = Settings()
+    if not file.is_file():
+        raise fail(InputError("verify", [f"FILE: no such file {str(file)!r}"]), code=2)
+    try:
+        result = verify_video(file, trust_anchors_pem=trust_anchors(settings))
+    except ProvenanceError as exc:
+        raise fail(exc, code=1) from None
+    if not json_out:
+        colour = {"trusted": "green", "valid": "yellow"}.get(result.state, "red")
+        err.print(f"[{colour}]{result.state}[/] {file}")
+        if result.signer:
+            err.print(f"  signed by {result.signer}")
+        for problem in result.errors:
+            err.print(f"  [red]✗[/] {problem}")
+    typer.echo(
+        json.dumps(
+            {
+                "file": str(file),
+                "state": result.state,
+                "errors": result.errors,
+                "signer": result.signer,
+                "title": result.title,
+                "digital_source_type": result.digital_source_type,
+                "production": result.production,
+            }
+        )
+    )
+    raise typer.Exit(0 if result.state in ("trusted", "valid") else 1)
+
+
 @app.command("verify-publication")
 def verify_publication(
     key: Annotated[str, typer.Argument(help="A published key: the manifest or any file of it.")],
 ) -> None:
     """Re-download a published version and check every file against its manifest."""
+    from reelfactory.provenance import trust_anchors
     from reelfactory.publish import MANIFEST, PublishError, target_for, verify_version
 
     settings = Settings()
     manifest_key = key if key.endswith(f"/{MANIFEST}") else f"{key.rsplit('/', 1)[0]}/{MANIFEST}"
     target = target_for(settings)
     try:
-        result = verify_version(target, manifest_key)
+        result = verify_version(target, manifest_key, trust_anchors_pem=trust_anchors(settings))
     except PublishError as exc:
         raise fail(exc, code=1) from None
     for problem in result.problems:

@@ -28,6 +28,7 @@ from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import ValidationError
 
+from reelfactory.edit.timeline import overhead_frames
 from reelfactory.errors import InputError, problems_from
 from reelfactory.formats import SHOT_TEMPLATE, Format
 from reelfactory.models import (
@@ -68,6 +69,7 @@ class Slot:
     weight: float
     caption: str
     step: int | None  # 0-based step for repeated shots
+    lower_third: str
     framing: dict[AspectRatio, str]
 
 
@@ -93,6 +95,7 @@ def slots_for(brief: Brief, fmt: Format) -> list[Slot]:
                     caption=spec.caption,
                     step=step,
                     framing={**fmt.framing, **spec.framing},
+                    lower_third=spec.lower_third,
                 )
             )
     return slots
@@ -106,19 +109,24 @@ def frame_bounds(fmt: Format, limits: ClipLimits) -> tuple[int, int]:
     return lo, hi
 
 
-def supported_durations(fmt: Format, shots: int, limits: ClipLimits) -> tuple[float, float]:
-    """The total durations (seconds) this format can make with ``shots`` shots."""
+def supported_durations(
+    fmt: Format, shots: int, limits: ClipLimits, overhead: int = 0
+) -> tuple[float, float]:
+    """The total durations (seconds) this format can make with ``shots`` shots, when the
+    edit adds ``overhead`` frames (brand cards less crossfade overlaps) to them."""
     lo, hi = frame_bounds(fmt, limits)
     fps = fmt.timing.fps
-    return max(fmt.timing.duration_s.min, shots * lo / fps), min(
-        fmt.timing.duration_s.max, shots * hi / fps
+    return max(fmt.timing.duration_s.min, (shots * lo + overhead) / fps), min(
+        fmt.timing.duration_s.max, (shots * hi + overhead) / fps
     )
 
 
-def total_frames(brief: Brief, fmt: Format, shots: int, limits: ClipLimits) -> int:
+def total_frames(
+    brief: Brief, fmt: Format, shots: int, limits: ClipLimits, overhead: int = 0
+) -> int:
     """The brief's duration in output frames, or an error saying which durations work."""
     fps = fmt.timing.fps
-    lo_s, hi_s = supported_durations(fmt, shots, limits)
+    lo_s, hi_s = supported_durations(fmt, shots, limits, overhead)
     frames = brief.duration_s * fps
     if lo_s > hi_s:
         raise InputError(
@@ -351,7 +359,10 @@ def _copy_for(brief: Brief, slot: Slot, language: str) -> ShotCopy:
         caption = ""
     else:
         caption = str(getattr(copy, slot.caption))
-    return ShotCopy(caption=caption, voice_over=copy.voice_over.get(slot.name, ""))
+    strap = "" if slot.lower_third == "none" else str(getattr(copy, slot.lower_third))
+    return ShotCopy(
+        caption=caption, voice_over=copy.voice_over.get(slot.name, ""), lower_third=strap
+    )
 
 
 def _check_voice_over(brief: Brief, slots: list[Slot]) -> None:
@@ -376,7 +387,8 @@ def expand(
     expander: Expander | None = None,
     rewrite: bool = True,
 ) -> ShotList:
-    """The brief's shot list: frame counts sum exactly to its duration, each within bounds.
+    """The brief's shot list: with the brand's cards and transitions, the cut lasts exactly
+    the brief's duration, and every shot's frame count is within bounds.
 
     Raises:
         InputError: a duration, step count or voice-over the format cannot take.
@@ -384,8 +396,9 @@ def expand(
     slots = slots_for(brief, fmt)
     _check_voice_over(brief, slots)
     lo, hi = frame_bounds(fmt, limits)
-    total = total_frames(brief, fmt, len(slots), limits)
-    frames = allocate_frames(total, [s.weight for s in slots], lo, hi)
+    overhead = overhead_frames(kit.edit, len(slots), fmt.timing.fps)
+    total = total_frames(brief, fmt, len(slots), limits, overhead)
+    frames = allocate_frames(total - overhead, [s.weight for s in slots], lo, hi)
     writer = expander or TemplateExpander()
     directions = writer.directions(brief, kit, fmt, slots, frames)
 
@@ -415,6 +428,7 @@ def expand(
                 framing_hints=slot.framing,
                 caption=primary.caption,
                 voice_over=primary.voice_over,
+                lower_third=primary.lower_third,
                 localized=localized,
                 frames=n,
                 fps=fmt.timing.fps,
@@ -430,6 +444,8 @@ def expand(
         languages=brief.languages,
         caption_style=fmt.caption_style,
         expander=directions.by,
+        call_to_action=brief.copy_in(brief.languages[0]).call_to_action,
+        edit_frames=overhead,
         shots=shots,
         rewrites=rewrites,
     )

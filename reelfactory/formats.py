@@ -50,6 +50,9 @@ class ShotSpec(BaseModel):
     framing: dict[AspectRatio, str] = Field(
         default_factory=dict, description="Per-ratio framing hints overriding the format's."
     )
+    lower_third: Literal["title", "message", "call_to_action", "none"] = Field(
+        default="none", description="Copy shown as a name strap over this shot."
+    )
 
     @model_validator(mode="after")
     def _step_captions(self) -> ShotSpec:

@@ -486,6 +486,91 @@ class ApprovalRules(Frozen):
     )
 
 
+# --------------------------------------------------------------------------- editing rules
+
+
+class TransitionKind(StrEnum):
+    CUT = "cut"
+    CROSSFADE = "crossfade"  # the incoming segment overlaps the outgoing one
+    DIP = "dip"  # fade to the brand's background colour and back; no overlap
+
+
+class Corner(StrEnum):
+    TOP_LEFT = "top-left"
+    TOP_RIGHT = "top-right"
+    BOTTOM_LEFT = "bottom-left"
+    BOTTOM_RIGHT = "bottom-right"
+
+
+class CardRules(Frozen):
+    """A full-frame brand card: the brand's background, logo and one line of text."""
+
+    duration_s: float = Field(default=0.0, ge=0, le=5, description="0 means no card.")
+
+
+class LogoRules(Frozen):
+    """The logo bug: the brand logo in a corner of every shot (never over the cards)."""
+
+    position: Corner = Corner.TOP_RIGHT
+    opacity: float = Field(default=0.85, gt=0, le=1)
+    width: float = Field(default=0.12, gt=0, le=0.4, description="Logo width / frame width.")
+
+
+class MusicRules(Frozen):
+    file: Path = Field(description="Resolved path of the music bed (any format ffmpeg reads).")
+    gain_db: float = Field(default=0.0, ge=-40, le=12, description="Before loudness levelling.")
+    fade_in_s: float = Field(default=1.0, ge=0, le=10)
+    fade_out_s: float = Field(default=2.0, ge=0, le=10)
+    duck_db: float = Field(
+        default=-12.0, ge=-40, le=0, description="Music gain while a voice-over speaks."
+    )
+
+
+class LabelRules(Frozen):
+    """The visible "AI-generated" label (Sora system card: visible provenance)."""
+
+    text: NonEmpty = "AI-generated"
+    position: Corner = Corner.TOP_LEFT
+    mode: Literal["always", "edges"] = Field(
+        default="always", description="'edges': only the first and last edge_s seconds."
+    )
+    edge_s: float = Field(default=2.0, ge=2.0, le=10)
+    size: float = Field(default=0.035, gt=0, le=0.1, description="Font size / short edge.")
+
+
+X264Preset = Literal[
+    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"
+]
+
+
+class EditRules(Frozen):
+    """How a brand's cuts are finished: transitions, cards, logo, music, loudness, encoding."""
+
+    transition: TransitionKind = TransitionKind.CUT
+    transition_s: float = Field(default=0.5, gt=0, le=2)
+    intro: CardRules = Field(default_factory=CardRules)
+    end_card: CardRules = Field(
+        default_factory=CardRules, description="The closing card carrying the call to action."
+    )
+    logo: LogoRules | None = Field(default_factory=LogoRules, description="null: no logo bug.")
+    lower_thirds: bool = True
+    music: MusicRules | None = None
+    loudness_lufs: float = Field(default=-16.0, ge=-31, le=-5, description="Integrated, BS.1770.")
+    true_peak_db: float = Field(default=-1.0, ge=-9, le=0)
+    crf: int = Field(default=20, ge=0, le=51)
+    preset: X264Preset = "veryfast"
+    reframe: Literal["crop", "pad"] = Field(
+        default="crop", description="A clip of another shape is cropped to fill, or padded."
+    )
+    label: LabelRules = Field(default_factory=LabelRules)
+    soft_subtitles: bool = Field(
+        default=False, description="Also embed the captions as a mov_text subtitle track."
+    )
+    cover_role: str | None = Field(
+        default=None, description="Thumbnail from the middle of this role's shot; else longest."
+    )
+
+
 class BrandKit(Frozen):
     id: Slug
     name: NonEmpty
@@ -502,6 +587,7 @@ class BrandKit(Frozen):
     moderation: ModerationRules = Field(default_factory=lambda: ModerationRules())
     approvers: list[Email] = Field(min_length=1)
     approval: ApprovalRules = Field(default_factory=lambda: ApprovalRules())
+    edit: EditRules = Field(default_factory=EditRules)
     root: Path = Field(description="Folder the kit was loaded from.")
 
     @model_validator(mode="after")
@@ -542,6 +628,7 @@ class ShotDirection(Frozen):
 class ShotCopy(Frozen):
     caption: str = ""
     voice_over: str = ""
+    lower_third: str = ""
 
 
 class Shot(Frozen):
@@ -556,6 +643,7 @@ class Shot(Frozen):
     )
     caption: str = Field(default="", description="Caption in the brief's first language.")
     voice_over: str = ""
+    lower_third: str = Field(default="", description="Name strap over the shot, if any.")
     localized: dict[str, ShotCopy] = Field(
         default_factory=dict, description="Caption and voice-over per caption language."
     )
@@ -612,16 +700,22 @@ class ShotList(Frozen):
     languages: list[str] = Field(default_factory=lambda: ["en"])
     caption_style: CaptionStyle
     expander: str = Field(default="template", description="What wrote the shot directions.")
+    call_to_action: str = Field(default="", description="For the end card, first language.")
+    edit_frames: int = Field(
+        default=0, description="Frames the edit adds to the shots: cards less crossfades."
+    )
     shots: list[Shot] = Field(min_length=1)
     rewrites: list[Rewrite] = Field(default_factory=list)
 
     @property
     def total_frames(self) -> int:
+        """Frames of rendered picture; the cut adds cards and overlaps transitions."""
         return sum(s.frames for s in self.shots)
 
     @property
     def duration_s(self) -> float:
-        return self.total_frames / self.fps
+        """The cut's duration: the brief's."""
+        return (self.total_frames + self.edit_frames) / self.fps
 
 
 # --------------------------------------------------------------------------- media
@@ -640,29 +734,104 @@ class AssetRef(Frozen):
     fps: float | None = None
 
 
-class TimelineClip(Frozen):
-    shot_index: int
-    asset: AssetRef
-    start_s: float = Field(ge=0)
-    duration_s: float = Field(gt=0)
-    caption: str
+class Segment(Frozen):
+    """One picture on the track: a rendered shot or a brand card. Times are in frames."""
+
+    kind: Literal["shot", "intro", "end-card"]
+    start: int = Field(ge=0, description="First timeline frame.")
+    frames: int = Field(gt=0)
+    shot_index: int | None = None
+    asset: AssetRef | None = Field(default=None, description="The rendered clip (shots).")
+    source_in: int = Field(default=0, ge=0, description="First source frame used.")
+    text: str = Field(default="", description="A card's line: brand name or call to action.")
+
+    @property
+    def end(self) -> int:
+        return self.start + self.frames
+
+
+class Transition(Frozen):
+    """Between segment ``after`` and the next; ``start``/``frames`` say when it plays."""
+
+    kind: TransitionKind
+    after: int = Field(ge=0)
+    start: int = Field(ge=0)
+    frames: int = Field(gt=0)
+
+    @property
+    def end(self) -> int:
+        return self.start + self.frames
+
+
+class Span(Frozen):
+    """A half-open frame range ``[start, end)`` with optional text."""
+
+    start: int = Field(ge=0)
+    end: int = Field(gt=0)
+    text: str = ""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Span:
+        if self.end <= self.start:
+            raise ValueError(f"span ends at {self.end}, not after its start {self.start}")
+        return self
+
+
+class MusicBed(Frozen):
+    file: Path
+    gain_db: float
+    fade_in_s: float
+    fade_out_s: float
+    duck_db: float
+    ducks: list[Span] = Field(default_factory=list, description="Voice-over lines.")
 
 
 class Timeline(Frozen):
-    """Edit decision list for one cut."""
+    """Edit decision list for one cut: everything the writer needs, and nothing it decides."""
 
     brief_id: str
     aspect_ratio: AspectRatio
-    width: int
-    height: int
-    fps: int
+    width: int = Field(gt=0)
+    height: int = Field(gt=0)
+    fps: int = Field(gt=0)
+    font: Path
+    logo_file: Path
+    background: Colour
+    text_colour: Colour
+    accent: Colour
     caption_style: CaptionStyle
-    clips: list[TimelineClip] = Field(min_length=1)
+    safe_area: SafeArea
+    language: str = "en"
+    segments: list[Segment] = Field(min_length=1)
+    transitions: list[Transition] = Field(default_factory=list)
+    captions: list[Span] = Field(default_factory=list, description="Burned-in caption cues.")
+    sidecar_captions: dict[str, list[Span]] = Field(
+        default_factory=dict, description="Caption cues per language, for sidecars."
+    )
+    lower_thirds: list[Span] = Field(default_factory=list)
+    logo: LogoRules | None = None
+    logo_spans: list[Span] = Field(default_factory=list)
+    label: LabelRules
+    label_spans: list[Span] = Field(min_length=1)
+    music: MusicBed | None = None
+    loudness_lufs: float
+    true_peak_db: float
+    crf: int
+    preset: X264Preset
+    reframe: Literal["crop", "pad"]
+    soft_subtitles: bool = False
+    cover_frame: int = Field(ge=0)
+
+    @property
+    def total_frames(self) -> int:
+        return max(s.end for s in self.segments)
 
     @property
     def duration_s(self) -> float:
-        last = self.clips[-1]
-        return last.start_s + last.duration_s
+        return self.total_frames / self.fps
+
+    def seconds(self, frame: int) -> float:
+        return frame / self.fps
 
 
 class Cut(Frozen):
@@ -670,6 +839,9 @@ class Cut(Frozen):
     video: AssetRef
     captions: AssetRef = Field(description="WebVTT sidecar.")
     subtitles: AssetRef = Field(description="SRT sidecar.")
+    cover: AssetRef | None = Field(default=None, description="JPEG thumbnail.")
+    edit: AssetRef | None = Field(default=None, description="OpenTimelineIO file of the edit.")
+    loudness_lufs: float | None = Field(default=None, description="Measured on the file.")
     preview: str = Field(default="", description="Link an approver can open to watch the draft.")
     captions_preview: str = ""
 
@@ -719,7 +891,7 @@ class ManifestFile(Frozen):
     """One deliverable of a published version, as the manifest lists it."""
 
     key: str
-    role: Literal["video", "captions", "subtitles"]
+    role: Literal["video", "captions", "subtitles", "cover", "edit"]
     aspect_ratio: AspectRatio
     sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
     size: int = Field(ge=0)

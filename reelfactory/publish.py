@@ -51,6 +51,7 @@ from reelfactory.models import (
     Manifest,
     ManifestFile,
 )
+from reelfactory.provenance import verify_video
 from reelfactory.settings import Settings
 
 if TYPE_CHECKING:
@@ -77,6 +78,10 @@ class PublishError(ReelError):
 
 class PermanentPublishError(PublishError):
     """Retrying will not help: wrong bucket, credentials or permissions."""
+
+
+class PublishVerificationError(PermanentPublishError):
+    """What was published does not read back as what was approved."""
 
 
 class ImmutableVersionError(PublishError):
@@ -471,6 +476,8 @@ class CutFiles:
     video: Path
     captions: Path
     subtitles: Path
+    cover: Path | None = None
+    edit: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -478,6 +485,8 @@ class CutKeys:
     video: str
     captions: str
     subtitles: str
+    cover: str = ""
+    edit: str = ""
 
 
 @dataclass(frozen=True)
@@ -514,9 +523,18 @@ def plan_version(
     for item in cuts:
         ratio = item.cut.aspect_ratio
         keys.append({})
+        extras = [
+            (role, path, ref, suffix, content_type)
+            for role, path, ref, suffix, content_type in (
+                ("cover", item.cover, item.cut.cover, ".jpg", "image/jpeg"),
+                ("edit", item.edit, item.cut.edit, ".otio", "application/json"),
+            )
+            if path is not None and ref is not None
+        ]
         for role, path, ref, suffix, content_type in (
             ("captions", item.captions, item.cut.captions, ".vtt", "text/vtt; charset=utf-8"),
             ("subtitles", item.subtitles, item.cut.subtitles, ".srt", "application/x-subrip"),
+            *extras,
             ("video", item.video, item.cut.video, ".mp4", "video/mp4"),
         ):
             key = deliverable_key(root, ratio, suffix)
@@ -648,8 +666,11 @@ class Verification:
         return self.manifest is not None and not self.problems
 
 
-def verify_version(target: Target, manifest_key: str) -> Verification:
-    """Re-download a published version and check every file against its manifest."""
+def verify_version(
+    target: Target, manifest_key: str, *, trust_anchors_pem: bytes | None = None
+) -> Verification:
+    """Re-download a published version and check every file against its manifest, and each
+    video's C2PA manifest when the version says its videos are signed."""
     if target.head(manifest_key) is None:
         return Verification(
             None, [f"{target.uri(manifest_key)}: no manifest (never published, or incomplete)"]
@@ -667,4 +688,16 @@ def verify_version(target: Target, manifest_key: str) -> Verification:
                 f"{f.key}: sha256 {digest} ({len(data)} bytes), "
                 f"manifest says {f.sha256} ({f.size} bytes)"
             )
+        if f.role == "video" and manifest.c2pa == "signed":
+            problems += _c2pa_problems(f.key, data, trust_anchors_pem)
     return Verification(manifest, problems)
+
+
+def _c2pa_problems(key: str, data: bytes, trust_anchors_pem: bytes | None) -> list[str]:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp, "video.mp4")
+        path.write_bytes(data)
+        check = verify_video(path, trust_anchors_pem=trust_anchors_pem)
+    if check.state in ("trusted", "valid"):
+        return []
+    return [f"{key}: C2PA manifest {check.state}" + "".join(f"; {e}" for e in check.errors)]

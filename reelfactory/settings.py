@@ -93,6 +93,22 @@ class Settings(BaseSettings):
         default=720, ge=64, le=2160, description="Short edge of every cut in pixels (720 -> 720p)."
     )
 
+    # Provenance (C2PA). Without a key and chain, `reel` makes a local development CA under
+    # data_dir/c2pa on first use and says so: files it signs verify as valid but untrusted
+    # anywhere that does not list that CA as a trust anchor.
+    c2pa_key_path: Path | None = Field(
+        default=None, description="PEM private key (ES256) that signs C2PA manifests."
+    )
+    c2pa_cert_chain_path: Path | None = Field(
+        default=None, description="PEM certificate chain: the signing certificate first."
+    )
+    c2pa_trust_anchors_path: Path | None = Field(
+        default=None, description="PEM CA certificates that `reel verify` trusts."
+    )
+    c2pa_tsa_url: str | None = Field(
+        default=None, description="RFC 3161 time-stamp authority; none if unset."
+    )
+
     # Approval.
     approval_timeout_s: int = Field(default=7 * 24 * 3600, ge=1)
     approval_poll_s: int = Field(
@@ -111,6 +127,11 @@ class Settings(BaseSettings):
     @property
     def assets_dir(self) -> Path:
         return self.data_dir / "assets"
+
+    @property
+    def c2pa_dir(self) -> Path:
+        """Where the local development signing CA lives when no key is configured."""
+        return self.data_dir / "c2pa"
 
     @property
     def local_publish_dir(self) -> Path:

@@ -9,15 +9,18 @@ from prefect.client.schemas.objects import State, TaskRun
 
 from reelfactory import db
 from reelfactory.models import ApprovalDecision, Brief, Cut, Publication
+from reelfactory.provenance import trust_anchors
 from reelfactory.publish import (
     CutFiles,
     ImmutableVersionError,
     PermanentPublishError,
+    PublishVerificationError,
     plan_version,
     publish_version,
     stage_draft,
     staging_target_for,
     target_for,
+    verify_version,
 )
 from reelfactory.settings import Settings
 from reelfactory.storage import LocalAssetStore
@@ -94,6 +97,8 @@ def publish_approved(
             video=store.local_path(cut.video),
             captions=store.local_path(cut.captions),
             subtitles=store.local_path(cut.subtitles),
+            cover=store.local_path(cut.cover) if cut.cover else None,
+            edit=store.local_path(cut.edit) if cut.edit else None,
         )
         for cut in cuts
     ]
@@ -103,6 +108,7 @@ def publish_approved(
         decision=decision,
         version=version,
         prefix=settings.publish_prefix,
+        c2pa="signed",  # sign-cuts ran before this task
     )
     target = target_for(settings)
     result = publish_version(
@@ -114,6 +120,12 @@ def publish_approved(
     )
     if result.aborted_uploads:
         logger.warning("aborted %d stale incomplete uploads", result.aborted_uploads)
+    # Read back what consumers will read: checksums against the manifest, C2PA on the videos.
+    check = verify_version(target, planned.manifest_key, trust_anchors_pem=trust_anchors(settings))
+    if not check.ok:
+        raise PublishVerificationError(
+            f"{target.uri(planned.manifest_key)} failed verification: " + "; ".join(check.problems)
+        )
     logger.info(
         "%s %s (%d files uploaded)",
         "already published:" if result.already_published else "published",

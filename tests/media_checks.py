@@ -49,3 +49,13 @@ def moov_before_mdat(path: Path) -> bool:
     """+faststart puts the index (moov) before the media data (mdat)."""
     data = path.read_bytes()
     return 0 <= data.find(b"moov") < data.find(b"mdat")
+
+
+def audio_loudness(path: Path) -> float:
+    """Integrated loudness (LUFS) of the file's audio as PyAV decodes it."""
+    from reelfactory.edit.audio import loudness
+
+    with av.open(str(path)) as container:
+        rate = container.streams.audio[0].rate
+        chunks = [f.to_ndarray().T for f in container.decode(audio=0)]  # fltp: one row a channel
+    return loudness(np.concatenate(chunks).astype(np.float64), rate)

@@ -71,7 +71,7 @@ def test_expand_json(runner: CliRunner) -> None:
     result = runner.invoke(app, ["expand", str(EXAMPLE_BRIEF), "--json"])
     assert result.exit_code == 0, result.output
     shots = ShotList.model_validate_json(result.stdout)
-    assert shots.total_frames == 15 * shots.fps
+    assert shots.total_frames + shots.edit_frames == 15 * shots.fps  # cards, crossfades
     assert shots.expander == "template"
 
 

@@ -30,7 +30,7 @@ def test_three_formats_ship() -> None:
 @pytest.mark.parametrize("duration", [6, 7.5, 10, 12, 15, 20.5, 30])
 def test_durations_sum_exactly(aurora: BrandKit, duration: float) -> None:
     shots = shots_for(aurora, duration_s=duration)
-    assert shots.total_frames == duration * shots.fps
+    assert shots.total_frames + shots.edit_frames == duration * shots.fps
     assert shots.duration_s == duration
     assert all(1.5 * shots.fps <= s.frames <= 12 * shots.fps for s in shots.shots)
     assert [s.role for s in shots.shots] == ["hook", "product", "cta"]
@@ -39,7 +39,7 @@ def test_durations_sum_exactly(aurora: BrandKit, duration: float) -> None:
 def test_product_spot_has_four_beats(aurora: BrandKit) -> None:
     shots = shots_for(aurora, format="product-spot-30", duration_s=30)
     assert [s.role for s in shots.shots] == ["problem", "solution", "proof", "cta"]
-    assert shots.total_frames == 30 * 24
+    assert shots.total_frames + shots.edit_frames == 30 * 24
     assert [s.caption for s in shots.shots][2] == ""  # the proof shot carries no caption
 
 
@@ -54,7 +54,7 @@ def test_explainer_has_one_shot_per_step(aurora: BrandKit, n_steps: int) -> None
     ]
     assert [s.caption for s in shots.shots[1:-1]] == steps
     assert f'step 2: "{steps[1]}"' in shots.shots[2].prompt
-    assert shots.total_frames == 60 * 24
+    assert shots.total_frames + shots.edit_frames == 60 * 24
 
 
 def test_explainer_needs_three_to_five_steps(aurora: BrandKit) -> None:
@@ -190,8 +190,9 @@ def test_renderer_clip_limits_bound_every_shot(aurora: BrandKit) -> None:
     tight = ClipLimits(min_frames=24, max_frames=241)  # e.g. a model that makes <= 10 s clips
     shots = expand(brief, aurora, fmt, limits=tight)
     assert all(s.frames <= 241 for s in shots.shots)
-    assert shots.total_frames == 720
-    with pytest.raises(InputError, match=r"which supports 6-15 s with 3 shots"):
+    assert shots.total_frames + shots.edit_frames == 720
+    # 3 clips of <= 5 s, plus the 1 s the kit's cards add beyond their crossfades
+    with pytest.raises(InputError, match=r"which supports 6-16 s with 3 shots"):
         expand(brief, aurora, fmt, limits=ClipLimits(max_frames=120))
 
 

@@ -55,7 +55,7 @@ def test_any_brief_fills_its_duration_exactly(aurora: BrandKit, brief: Brief) ->
     shots = shot_list_for(brief, aurora)
     fmt = load_format(TEMPLATES, brief.format)
     lo, hi = frame_bounds(fmt, clip_limits("animatic"))
-    assert shots.total_frames == round(brief.duration_s * shots.fps)
+    assert shots.total_frames + shots.edit_frames == round(brief.duration_s * shots.fps)
     assert abs(shots.duration_s - brief.duration_s) < 1e-9
     assert all(lo <= s.frames <= hi for s in shots.shots)
     assert [s.index for s in shots.shots] == list(range(len(shots.shots)))

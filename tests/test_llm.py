@@ -156,7 +156,7 @@ def test_valid_reply_writes_the_directions(
         assert direction_for(shot.name)["subject"] in shot.prompt
     assert shots.rewrites == []
     assert [s.caption for s in shots.shots] == [brief.message, brief.title, brief.call_to_action]
-    assert shots.total_frames == brief.duration_s * shots.fps == 360
+    assert shots.total_frames + shots.edit_frames == brief.duration_s * shots.fps == 360
     assert shots.shots[0].direction != template_directions(brief, aurora)[0]
 
     assert len(llm_server.requests) == 1
@@ -173,7 +173,9 @@ def test_valid_reply_writes_the_directions(
     assert payload["brief"]["title"] == brief.title
     assert payload["brand"]["name"] == aurora.name
     assert [s["name"] for s in payload["shots"]] == TEASER_SHOTS
-    assert sum(s["duration_s"] for s in payload["shots"]) == pytest.approx(brief.duration_s)
+    assert sum(s["duration_s"] for s in payload["shots"]) == pytest.approx(
+        shots.total_frames / shots.fps  # the brief's duration less the brand cards
+    )
 
 
 def test_no_key_no_authorization_header(
@@ -260,7 +262,7 @@ def test_invalid_twice_falls_back_to_the_template(
     assert "shots must be named" in shots.expander  # the last problem is on record
     assert [s.direction for s in shots.shots] == template_directions(brief, aurora)
     assert [s.caption for s in shots.shots] == [brief.message, brief.title, brief.call_to_action]
-    assert shots.total_frames == 360
+    assert shots.total_frames + shots.edit_frames == 360
     assert len(llm_server.requests) == 2  # one retry, never a third call
     assert llm_server.replies == [reply_json()]
     warnings = [
@@ -369,7 +371,16 @@ def test_model_output_is_cleaned_like_brief_copy() -> None:
     from reelfactory.expand import Slot
     from reelfactory.llm import parse_reply
 
-    slot = Slot(index=0, role="hook", name="hook", weight=1, caption="none", step=None, framing={})
+    slot = Slot(
+        index=0,
+        role="hook",
+        name="hook",
+        weight=1,
+        caption="none",
+        step=None,
+        framing={},
+        lower_third="none",
+    )
     fields = {
         f: "ok text"
         for f in ("subject", "action", "setting", "framing", "movement", "lighting", "lens")

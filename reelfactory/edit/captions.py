@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reelfactory.models import Timeline
+from reelfactory.models import Span, Timeline
 
 
 def _stamp(seconds: float, sep: str) -> str:
@@ -13,17 +13,17 @@ def _stamp(seconds: float, sep: str) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
 
 
-def _cues(timeline: Timeline) -> list[tuple[float, float, str]]:
-    return [
-        (c.start_s, c.start_s + c.duration_s, " ".join(c.caption.split()))
-        for c in timeline.clips
-        if c.caption.strip()
-    ]
+def _cues(timeline: Timeline, language: str | None) -> list[tuple[float, float, str]]:
+    spans: list[Span] = (
+        timeline.captions if language is None else timeline.sidecar_captions[language]
+    )
+    return [(timeline.seconds(s.start), timeline.seconds(s.end), s.text) for s in spans]
 
 
-def to_webvtt(timeline: Timeline) -> str:
+def to_webvtt(timeline: Timeline, language: str | None = None) -> str:
+    """WebVTT of the burned-in captions, or of ``language``'s."""
     blocks = ["WEBVTT"]
-    for n, (start, end, text) in enumerate(_cues(timeline), start=1):
+    for n, (start, end, text) in enumerate(_cues(timeline, language), start=1):
         # "-->" inside cue text would end the cue early; WebVTT has no escape for it.
         blocks.append(
             f"{n}\n{_stamp(start, '.')} --> {_stamp(end, '.')}\n{text.replace('-->', '→')}"
@@ -31,9 +31,10 @@ def to_webvtt(timeline: Timeline) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
-def to_srt(timeline: Timeline) -> str:
+def to_srt(timeline: Timeline, language: str | None = None) -> str:
+    """SRT of the burned-in captions, or of ``language``'s."""
     blocks = [
         f"{n}\n{_stamp(start, ',')} --> {_stamp(end, ',')}\n{text}"
-        for n, (start, end, text) in enumerate(_cues(timeline), start=1)
+        for n, (start, end, text) in enumerate(_cues(timeline, language), start=1)
     ]
     return "\n\n".join(blocks) + "\n"

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from uuid import UUID
 
+import opentimelineio as otio
 import pytest
 import webvtt
 import yaml
@@ -22,11 +23,14 @@ from prefect.client.schemas.objects import Artifact
 
 from reelfactory import db
 from reelfactory import orchestration as orch
+from reelfactory.brand import load_brand_kit
+from reelfactory.edit.timeline import overhead_frames
 from reelfactory.models import AspectRatio, Brief
+from reelfactory.provenance import trust_anchors, verify_video
 from reelfactory.settings import PROJECT_ROOT
 from tests.conftest import TEST_SHORT_EDGE, brief_data, keys_in
 from tests.e2e.conftest import Lane
-from tests.media_checks import moov_before_mdat, probe
+from tests.media_checks import audio_loudness, moov_before_mdat, probe
 
 pytestmark = pytest.mark.e2e
 
@@ -71,7 +75,9 @@ def test_approved_brief_is_published_to_s3(lane: Lane, s3: S3Client, tmp_path: P
     assert table.key == "shot-list-e2e-approved" and table.type == "table"
     rows = json.loads(str(table.data))
     assert [r["name"] for r in rows] == ["hook", "product", "cta"]
-    assert sum(r["frames"] for r in rows) == brief.duration_s * 24
+    kit = load_brand_kit(lane.settings.brand_kits_dir / brief.brand)
+    edit = overhead_frames(kit.edit, len(rows), 24)  # cards, less what crossfades overlap
+    assert sum(r["frames"] for r in rows) + edit == brief.duration_s * 24
 
     orch.resume(run_id, approver=APPROVER, decision="approve", notes="on brand")
     final = orch.wait_for(run_id, orch.is_final, timeout_s=RUN_TIMEOUT_S)
@@ -79,7 +85,9 @@ def test_approved_brief_is_published_to_s3(lane: Lane, s3: S3Client, tmp_path: P
 
     key = f"{prefix_of(brief)}16x9.mp4"
     assert keys_in(s3, lane.bucket, prefix_of(brief)) == [
+        key.replace(".mp4", ".jpg"),
         key,
+        key.replace(".mp4", ".otio"),
         key.replace(".mp4", ".srt"),
         key.replace(".mp4", ".vtt"),
         f"{prefix_of(brief)}manifest.json",
@@ -90,8 +98,9 @@ def test_approved_brief_is_published_to_s3(lane: Lane, s3: S3Client, tmp_path: P
     assert manifest["approval"]["approver"] == APPROVER
     assert manifest["approval"]["flow_run_id"] == run_id
     assert {f["key"] for f in manifest["files"]} == {key} | {
-        key.replace(".mp4", suffix) for suffix in (".vtt", ".srt")
+        key.replace(".mp4", suffix) for suffix in (".vtt", ".srt", ".jpg", ".otio")
     }
+    assert manifest["c2pa"] == "signed"
     body = s3.get_object(Bucket=lane.bucket, Key=key)
     video = tmp_path / "cut.mp4"
     video.write_bytes(body["Body"].read())
@@ -104,6 +113,16 @@ def test_approved_brief_is_published_to_s3(lane: Lane, s3: S3Client, tmp_path: P
     assert abs(p.frames - brief.duration_s * 24) <= 1
     assert (p.video_codec, p.audio_codec) == ("h264", "aac")
     assert moov_before_mdat(video)
+    assert audio_loudness(video) == pytest.approx(kit.edit.loudness_lufs, abs=1.0)
+    # Content Credentials: signed after approval, naming the approver; trusted here.
+    credentials = verify_video(video, trust_anchors_pem=trust_anchors(lane.settings))
+    assert credentials.state == "trusted", credentials.errors
+    assert credentials.production is not None
+    assert credentials.production["approval"]["approver"] == APPROVER
+    assert credentials.production["brief_id"] == brief.brief_id
+    edl = s3.get_object(Bucket=lane.bucket, Key=key.replace(".mp4", ".otio"))["Body"].read()
+    clips = list(otio.adapters.read_from_string(edl.decode(), "otio_json").find_clips())
+    assert [c.name for c in clips] == ["intro", "shot 1", "shot 2", "shot 3", "end-card"]
 
     vtt = s3.get_object(Bucket=lane.bucket, Key=key.replace(".mp4", ".vtt"))["Body"].read().decode()
     cues = webvtt.read_buffer(io.StringIO(vtt))
@@ -160,7 +179,7 @@ def test_unlisted_approver_and_empty_resume_are_refused(lane: Lane, s3: S3Client
         ("", None, False),
         (APPROVER, "approve", True),
     ]
-    assert len(keys_in(s3, lane.bucket, prefix_of(brief))) == 4  # mp4, vtt, srt, manifest
+    assert len(keys_in(s3, lane.bucket, prefix_of(brief))) == 6  # mp4 vtt srt jpg otio, manifest
 
 
 def test_cli_produce_publishes_every_aspect_ratio(lane: Lane, s3: S3Client, tmp_path: Path) -> None:
@@ -197,7 +216,7 @@ def test_cli_produce_publishes_every_aspect_ratio(lane: Lane, s3: S3Client, tmp_
     assert (out["width"], out["height"]) == AspectRatio.PORTRAIT.size(TEST_SHORT_EDGE)
     assert abs(out["duration_s"] - brief.duration_s) <= 1 / 24
     assert [c["aspect_ratio"] for c in out["cuts"]] == ["9:16", "16:9"]
-    assert len(keys_in(s3, lane.bucket, prefix_of(brief))) == 7  # 2 x (mp4, vtt, srt) + manifest
+    assert len(keys_in(s3, lane.bucket, prefix_of(brief))) == 11  # 5 per cut + manifest
     assert "flow run: http://127.0.0.1:" in result.stderr
 
     verify = subprocess.run(
@@ -209,4 +228,5 @@ def test_cli_produce_publishes_every_aspect_ratio(lane: Lane, s3: S3Client, tmp_
         cwd=PROJECT_ROOT,
     )
     assert verify.returncode == 0, verify.stderr
-    assert json.loads(verify.stdout.splitlines()[-1])["ok"] is True
+    checked = json.loads(verify.stdout.splitlines()[-1])
+    assert checked["ok"] is True and checked["c2pa"] == "signed"  # hashes and credentials
