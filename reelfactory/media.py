@@ -10,7 +10,16 @@ from moviepy.video.io.ffmpeg_reader import ffmpeg_parse_infos
 
 from reelfactory.files import atomic_path, sha256_file
 
-__all__ = ["atomic_path", "probe", "sha256_file", "write_video"]
+__all__ = ["atomic_path", "clip_duration", "probe", "sha256_file", "write_video"]
+
+
+def clip_duration(frames: int, fps: int) -> float:
+    """The moviepy duration that writes exactly ``frames`` frames.
+
+    moviepy writes ``int(duration * fps)`` frames, and ``123 / 30 * 30`` is 122.99999999999999:
+    half a frame over keeps the last frame. Frame times stay ``n / fps``.
+    """
+    return (frames + 0.5) / fps
 
 
 def write_video(

@@ -15,7 +15,15 @@ from reelfactory.edit.timeline import build_timeline
 from reelfactory.errors import InputError
 from reelfactory.media import probe as moviepy_probe
 from reelfactory.media import sha256_file
-from reelfactory.models import AspectRatio, AssetRef, BrandKit, Brief, LabelRules, ShotList
+from reelfactory.models import (
+    AspectRatio,
+    AssetRef,
+    BrandKit,
+    Brief,
+    EditRules,
+    LabelRules,
+    ShotList,
+)
 from reelfactory.render import get_renderer, requests_for
 from tests.conftest import brief_data, shot_list_for
 from tests.media_checks import audio_loudness, frame_at, moov_before_mdat, probe
@@ -189,3 +197,48 @@ def test_mix_is_silent_without_music(
     assert probe(out).audio_codec == "aac"  # players expect a track, even a silent one
     assert written.loudness_lufs == audio_loudness(out) <= -70
     assert len(written.mix.samples) == round(tl.duration_s * AUDIO_RATE)
+
+
+@pytest.mark.parametrize(("reframe", "size"), [("crop", (88, 50)), ("pad", (96, 96))])
+def test_clips_of_another_shape_are_reframed_not_squashed(
+    tmp_path: Path,
+    shots_dir: Path,
+    aurora: BrandKit,
+    short_brief: Brief,
+    reframe: str,
+    size: tuple[int, int],
+) -> None:
+    # 170x96 shots into 88x50 scale to 89x50 (rounding): crop must trim the extra column.
+    kit = aurora.model_copy(update={"edit": aurora.edit.model_copy(update={"reframe": reframe})})
+    shots = shot_list_for(short_brief, kit)
+    refs, paths = render_shots(shots, kit, AspectRatio.LANDSCAPE, shots_dir)
+    tl = build_timeline(
+        shots, refs, kit, ratio=AspectRatio.LANDSCAPE, width=size[0], height=size[1]
+    )
+    out = tmp_path / "reframed.mp4"
+    assemble(tl, paths, out)
+    p = probe(out)
+    assert (p.width, p.height) == size and p.frames == tl.total_frames
+    if reframe == "pad":  # a 16:9 shot in a square: brand-background bars above and below
+        shot = next(s for s in tl.segments if s.kind == "shot" and s.frames > 10)
+        frame = frame_at(out, shot.start + shot.frames // 2).astype(int)
+        bars = np.concatenate([frame[:10], frame[-10:]]).reshape(-1, 3).mean(axis=0)
+        want = [int(tl.background[i : i + 2], 16) for i in (1, 3, 5)]
+        assert np.abs(bars - want).max() < 12
+
+
+def test_every_frame_is_written_when_duration_times_fps_is_not_exact(
+    tmp_path: Path, aurora: BrandKit
+) -> None:
+    # 123 frames at 30 fps: 123 / 30 * 30 is 122.99999999999999 in floating point.
+    kit = aurora.model_copy(update={"edit": EditRules()})  # plain cuts, no cards
+    base = shot_list_for(Brief.model_validate(brief_data(duration_s=6)), kit)
+    shot = base.shots[0].model_copy(update={"frames": 123, "fps": 30})
+    shots = base.model_copy(update={"fps": 30, "shots": [shot], "edit_frames": 0})
+    refs, paths = render_shots(shots, kit, AspectRatio.SQUARE, tmp_path)
+    tl = build_timeline(shots, refs, kit, ratio=AspectRatio.SQUARE, width=EDGE, height=EDGE)
+    assert tl.fps == 30
+    out = tmp_path / "thirty.mp4"
+    assemble(tl, paths, out)
+    p = probe(out)
+    assert p.frames == tl.total_frames and p.fps == 30

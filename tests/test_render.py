@@ -87,7 +87,7 @@ class CountingRenderer:
 
     def __init__(self, inner: Renderer) -> None:
         self.inner = inner
-        self.name = inner.name
+        self.name, self.revision = inner.name, inner.revision
         self.calls = 0
 
     def render(self, request: RenderRequest, out_path: Path) -> None:
@@ -106,8 +106,11 @@ def test_render_cached_renders_once_and_reuses(tmp_path: Path, aurora: BrandKit)
     assert again.ref == first.ref and other.ref.sha256 != first.ref.sha256
     assert (first.ref.width, first.ref.height) == (128, 72)
     assert sorted(p.name for p in (tmp_path / "assets" / "shots").iterdir()) == sorted(
-        [f"{shot_cache_key('animatic', request(aurora))}.mp4", other.ref.uri.rsplit("/", 1)[1]]
+        [f"{shot_cache_key('animatic@2', request(aurora))}.mp4", other.ref.uri.rsplit("/", 1)[1]]
     )
+    # A renderer that now draws differently does not reuse what its old revision drew.
+    renderer.revision = "3"
+    assert not render_cached(renderer, request(aurora), store).reused
 
 
 def test_requests_for_frames_every_shot_for_the_ratio(aurora: BrandKit, brief: Brief) -> None:

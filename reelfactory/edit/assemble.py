@@ -42,6 +42,7 @@ from reelfactory.edit.timeline import (
 )
 from reelfactory.errors import InputError
 from reelfactory.files import atomic_path
+from reelfactory.media import clip_duration
 from reelfactory.models import Segment, Span, Timeline, TransitionKind
 
 Frame = NDArray[np.uint8]
@@ -255,6 +256,7 @@ class ShotSource:
         self.size = (tl.width, tl.height)
         sw, sh = self.clip.size
         self.box = None if (sw, sh) == self.size else reframe_box(sw, sh, *self.size, tl.reframe)
+        self.crop = tl.reframe == "crop"
         self.background = np.array(_hex(tl.background), dtype=np.uint8)
 
     def frame(self, n: int) -> Frame:
@@ -265,7 +267,7 @@ class ShotSource:
         w, h = self.size
         sw, sh, cx, cy, px, py = self.box
         scaled = cv2.resize(np.asarray(raw), (sw, sh), interpolation=cv2.INTER_AREA)
-        if cx or cy or (sw, sh) == (w, h):
+        if self.crop:  # the scaled frame covers the cut; rounding may leave a pixel over
             return np.ascontiguousarray(scaled[cy : cy + h, cx : cx + w])
         out = np.empty((h, w, 3), dtype=np.uint8)
         out[:] = self.background
@@ -418,7 +420,7 @@ def assemble(
                 cover.append(frame.copy())
             return frame
 
-        clip = VideoClip(make_frame, duration=total / tl.fps).with_audio(
+        clip = VideoClip(make_frame, duration=clip_duration(total, tl.fps)).with_audio(
             AudioArrayClip(sound.samples, fps=AUDIO_RATE)
         )
         logger = _Progress(progress) if progress else None

@@ -49,6 +49,7 @@ def requests_for(
 
 class Renderer(Protocol):
     name: str
+    revision: str  # changes whenever the same request would render different pixels
 
     def render(self, request: RenderRequest, out_path: Path) -> None:
         """Write an H.264 MP4 of exactly ``shot.frames`` frames at ``shot.fps`` to out_path."""

@@ -14,7 +14,7 @@ from moviepy import VideoClip
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
 
-from reelfactory.media import write_video
+from reelfactory.media import clip_duration, write_video
 from reelfactory.render import RenderRequest
 
 OVERSCAN = 1.12  # the canvas is this much larger than the frame; the camera moves inside it
@@ -43,6 +43,7 @@ def wrap(text: str, font: ImageFont.FreeTypeFont, max_width: float) -> list[str]
 
 class AnimaticRenderer:
     name = "animatic"
+    revision = "2"  # 2: the last frame is no longer lost to float rounding
 
     def canvas(self, req: RenderRequest) -> Image.Image:
         """The still that the camera moves over."""
@@ -103,5 +104,5 @@ class AnimaticRenderer:
             frame.paste(badge, (margin, margin), badge)
             return np.asarray(frame)
 
-        clip = VideoClip(frame_function=frame_at, duration=frames / fps)
+        clip = VideoClip(frame_function=frame_at, duration=clip_duration(frames, fps))
         write_video(clip, out_path, fps=fps, audio=False, crf=18)

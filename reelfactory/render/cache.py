@@ -33,7 +33,7 @@ def render_cached(
 
     Renderers write through ``atomic_path``, so a key that exists holds a complete clip.
     """
-    key = f"shots/{shot_cache_key(renderer.name, request)}.mp4"
+    key = f"shots/{shot_cache_key(f'{renderer.name}@{renderer.revision}', request)}.mp4"
     path = store.path_for(key)
     reused = path.is_file()
     if not reused:
