@@ -13,7 +13,7 @@ no brand cards, no lower-thirds). Both routes encode with the same x264 preset a
 Making the shots and the SRT is not timed. Routes alternate (A, B, A, B, ...); the best run of
 each is compared. Goal (assembly issue): ours <= 1.5 x the ffmpeg graph.
 
-Run: ``python bench/assembly.py [--runs 2] [--keep DIR]``. The last line is one JSON object.
+Run: ``python bench/assembly.py [--runs 3] [--keep DIR]``. The last line is one JSON object.
 Exits 0 even when the goal is missed.
 """
 
@@ -351,7 +351,7 @@ def check(path: Path, tl: Timeline) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=2, help="runs of each route (alternating)")
+    parser.add_argument("--runs", type=int, default=3, help="runs of each route (alternating)")
     parser.add_argument("--keep", type=Path, help="write the clips, SRT and both cuts here")
     args = parser.parse_args()
     if args.runs < 1:

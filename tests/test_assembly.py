@@ -242,3 +242,20 @@ def test_every_frame_is_written_when_duration_times_fps_is_not_exact(
     assemble(tl, paths, out)
     p = probe(out)
     assert p.frames == tl.total_frames and p.fps == 30
+
+
+def test_an_encoder_failure_is_reported_and_leaves_nothing(
+    tmp_path: Path, shots_dir: Path, aurora: BrandKit, short_brief: Brief
+) -> None:
+    shots = shot_list_for(short_brief, aurora)
+    refs, paths = render_shots(shots, aurora, AspectRatio.SQUARE, shots_dir)
+    tl = build_timeline(shots, refs, aurora, ratio=AspectRatio.SQUARE, width=EDGE, height=EDGE)
+    # model_copy skips validation: x264 itself gets a preset it does not know.
+    broken = tl.model_copy(update={"preset": "warp-speed"})
+    out = tmp_path / "cut" / "final.mp4"
+    with pytest.raises(AssemblyError, match=r"the encoder failed .*warp-speed"):
+        assemble(broken, paths, out, cover_path=tmp_path / "cut" / "cover.jpg")
+    assert list((tmp_path / "cut").iterdir()) == []
+    odd = tl.model_copy(update={"width": EDGE + 1})
+    with pytest.raises(AssemblyError, match=r"97x96: H.264 4:2:0 needs even sides"):
+        assemble(odd, paths, out)

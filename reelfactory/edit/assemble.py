@@ -1,17 +1,29 @@
 """Write a Timeline to an H.264/AAC MP4 with moviepy, fast.
 
-moviepy is the API: it reads the shot clips, rasterises every text in the brand font, mixes
-nothing it does not have to, and drives ffmpeg. What it does not do is composite: its float
-``CompositeVideoClip`` costs ~55 ms a 720p frame on one core. Here every overlay (captions,
-logo bug, label, lower-thirds, cards) is rasterised once, premultiplied, and blended into the
-frame's own uint8 pixels only where it sits; transitions are one ``cv2.addWeighted``. The
-decoders, this loop and the x264 encoder run as separate processes, so two cores overlap.
+moviepy is the API: it reads the shot clips, rasterises every text in the brand font and
+iterates the cut's frames. What it does not do here is composite or encode:
+
+- its float ``CompositeVideoClip`` costs ~55 ms a 720p frame on one core. Every overlay
+  (captions, logo bug, label, lower-thirds, cards) is rasterised once, premultiplied, and
+  blended into the frame's own uint8 pixels only where it sits; a transition is one
+  ``cv2.addWeighted``. A thread composes a few frames ahead of the encoder.
+- its ``write_videofile`` pipes RGB for ffmpeg to convert, and exports the sound alone
+  before the picture starts. Frames go to x264 as I420 (converted by OpenCV) and the sound
+  as a WAV that ffmpeg encodes alongside.
+
+The decoders, the composer and the encoder overlap, so two cores stay busy; on this machine
+the cut takes ~1.1x one hand-written ffmpeg filter graph (``bench/assembly.py``).
 """
 
 from __future__ import annotations
 
+import queue
 import subprocess
+import tempfile
+import threading
+import wave
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -22,7 +34,7 @@ import imageio_ffmpeg
 import numpy as np
 import proglog
 from fontTools.ttLib import TTFont
-from moviepy import AudioArrayClip, AudioFileClip, TextClip, VideoClip, VideoFileClip
+from moviepy import AudioFileClip, TextClip, VideoClip, VideoFileClip
 from numpy.typing import NDArray
 from PIL import Image
 
@@ -278,6 +290,81 @@ class ShotSource:
         self.clip.close()
 
 
+def _open_all(
+    tl: Timeline, wanted: dict[int, tuple[Path, Segment, str]], stack: ExitStack
+) -> dict[int, ShotSource]:
+    """Open every shot's clip at once (each open probes the file in its own ffmpeg).
+
+    Every clip is checked before the first frame is written; the first failure, in cut order,
+    is raised, and whatever did open is closed by ``stack``.
+    """
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = {
+            i: pool.submit(ShotSource, tl=tl, path=p, segment=s, name=n)
+            for i, (p, s, n) in wanted.items()
+        }
+    opened, failures = {}, []
+    for i, future in futures.items():
+        if (error := future.exception()) is not None:
+            failures.append(error)
+            continue
+        opened[i] = future.result()
+        stack.callback(opened[i].close)
+    if failures:
+        raise failures[0]
+    return opened
+
+
+class FramesAhead:
+    """Frames ``0 .. total-1`` of ``picture``, composed by a thread up to ``depth`` frames ahead.
+
+    The decoders and the x264 encoder are separate processes; composing in a thread lets this
+    process read the next frame while moviepy blocks on writing the last one. Frames must be
+    asked for in order; asking again for the last one (moviepy sizes a clip on frame 0) is
+    answered from memory.
+    """
+
+    def __init__(self, picture: Picture, total: int, depth: int = 6) -> None:
+        self.total = total
+        self.queue: queue.Queue[Frame | BaseException] = queue.Queue(maxsize=depth)
+        self.stop = threading.Event()
+        self.next, self.last = 0, np.empty((0, 0, 3), dtype=np.uint8)
+        self.thread = threading.Thread(
+            target=self._produce, args=(picture,), name="compose", daemon=True
+        )
+        self.thread.start()
+
+    def _produce(self, picture: Picture) -> None:
+        for n in range(self.total):
+            try:
+                item: Frame | BaseException = picture.frame(n)
+            except BaseException as exc:  # handed to the consumer, which raises it
+                item = exc
+            while not self.stop.is_set():
+                try:
+                    self.queue.put(item, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if self.stop.is_set() or isinstance(item, BaseException):
+                return
+
+    def frame(self, n: int) -> Frame:
+        if n == self.next - 1:
+            return self.last
+        if n != self.next:
+            raise RuntimeError(f"frame {n} asked for out of order (next is {self.next})")
+        item = self.queue.get()
+        if isinstance(item, BaseException):
+            raise item
+        self.next, self.last = n + 1, item
+        return item
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
 def _still(frame: Frame) -> Callable[[int], Frame]:
     return lambda _n: frame.copy()
 
@@ -289,16 +376,16 @@ class Picture:
         self.tl = tl
         self.overlays = overlays(tl)
         self.makers: list[Callable[[int], Frame]] = []
+        wanted: dict[int, tuple[Path, Segment, str]] = {}
         for i, seg in enumerate(tl.segments):
             if seg.kind == "shot":
                 index = seg.shot_index if seg.shot_index is not None else i
                 if index not in sources:
                     raise AssemblyError(f"shot {index + 1}: no rendered clip")
-                src = ShotSource(sources[index], tl, seg, f"shot {index + 1}")
-                stack.callback(src.close)
-                self.makers.append(src.frame)
-            else:
-                self.makers.append(_still(card_frame(tl, seg)))
+                wanted[i] = (sources[index], seg, f"shot {index + 1}")
+        opened = _open_all(tl, wanted, stack)
+        for i, seg in enumerate(tl.segments):
+            self.makers.append(opened[i].frame if i in opened else _still(card_frame(tl, seg)))
         self.dip = np.empty((tl.height, tl.width, 3), dtype=np.uint8)
         self.dip[:] = np.array(_hex(tl.background), dtype=np.uint8)
 
@@ -380,9 +467,65 @@ class Written:
 
 
 @contextmanager
-def _opened(tl: Timeline, sources: dict[int, Path]) -> Iterator[Picture]:
+def _opened(tl: Timeline, sources: dict[int, Path]) -> Iterator[FramesAhead]:
     with ExitStack() as stack:
-        yield Picture(tl, sources, stack)
+        ahead = FramesAhead(Picture(tl, sources, stack), tl.total_frames)
+        stack.callback(ahead.close)  # runs first: the composer stops before its clips close
+        yield ahead
+
+
+def _write_wav(path: Path, samples: NDArray[np.float64]) -> None:
+    """16-bit PCM for ffmpeg to encode alongside the picture (the mix is already levelled)."""
+    pcm = np.clip(np.round(samples * 32767), -32768, 32767).astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(samples.shape[1])
+        out.setsampwidth(2)
+        out.setframerate(AUDIO_RATE)
+        out.writeframes(pcm.tobytes())
+
+
+def _encoder_command(tl: Timeline, wav: Path, out: Path) -> list[str]:
+    """x264 + AAC from raw I420 on stdin and the WAV; BT.601 limited range, as converted."""
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-f", "rawvideo"]
+    cmd += ["-pix_fmt", "yuv420p", "-s", f"{tl.width}x{tl.height}", "-r", str(tl.fps)]
+    cmd += ["-i", "-", "-i", str(wav), "-map", "0:v:0", "-map", "1:a:0"]
+    cmd += ["-c:v", "libx264", "-preset", tl.preset, "-crf", str(tl.crf), "-pix_fmt", "yuv420p"]
+    cmd += ["-colorspace", "smpte170m", "-color_range", "tv", "-fps_mode", "cfr"]
+    cmd += ["-c:a", "aac", "-b:a", "192k", "-movflags", "+faststart", "-f", "mp4", str(out)]
+    return cmd
+
+
+def _encode(clip: VideoClip, tl: Timeline, wav: Path, out: Path, logger: object) -> None:
+    """Pipe moviepy's frames to x264 as I420, with the sound from ``wav``.
+
+    moviepy's own ``write_videofile`` pipes RGB and has ffmpeg convert it (swscale, ~2.6 ms
+    a 720p frame on this machine); ``cv2.cvtColor`` does the same BT.601 conversion in
+    ~0.3 ms and halves the bytes through the pipe. Frames still come from ``iter_frames``.
+    """
+    if tl.width % 2 or tl.height % 2:
+        raise AssemblyError(f"cut size {tl.width}x{tl.height}: H.264 4:2:0 needs even sides")
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(
+            _encoder_command(tl, wav, out),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        assert proc.stdin is not None
+        try:
+            for frame in clip.iter_frames(fps=tl.fps, dtype="uint8", logger=logger):
+                proc.stdin.write(cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420).data)
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass  # the encoder stopped early; its log says why
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        if proc.wait():
+            log.seek(0)
+            detail = log.read().decode(errors="replace").strip()[:600]  # the cause comes first
+            raise AssemblyError(f"the encoder failed (exit {proc.returncode}): {detail}")
 
 
 def assemble(
@@ -411,37 +554,24 @@ def assemble(
     total = tl.total_frames
     cover: list[Frame] = []
 
-    with _opened(tl, sources) as picture:
+    with _opened(tl, sources) as frames, atomic_path(out_path) as tmp:
 
         def make_frame(t: float) -> Frame:
             n = min(round(t * tl.fps), total - 1)
-            frame = picture.frame(n)
-            if n == tl.cover_frame:
+            frame = frames.frame(n)
+            if n == tl.cover_frame and not cover:
                 cover.append(frame.copy())
             return frame
 
-        clip = VideoClip(make_frame, duration=clip_duration(total, tl.fps)).with_audio(
-            AudioArrayClip(sound.samples, fps=AUDIO_RATE)
-        )
-        logger = _Progress(progress) if progress else None
-        with atomic_path(out_path) as tmp:
-            clip.write_videofile(
-                str(tmp),
-                fps=tl.fps,
-                codec="libx264",
-                audio_codec="aac",
-                audio_fps=AUDIO_RATE,
-                audio_bitrate="192k",
-                preset=tl.preset,
-                temp_audiofile_path=str(out_path.parent),
-                ffmpeg_params=[
-                    *("-crf", str(tl.crf), "-pix_fmt", "yuv420p"),
-                    *("-movflags", "+faststart", "-fps_mode", "cfr"),
-                ],
-                logger=logger,
-            )
-            if tl.soft_subtitles and subtitles_srt:
-                _add_soft_subtitles(tmp, subtitles_srt, tl.language)
+        clip = VideoClip(make_frame, duration=clip_duration(total, tl.fps))
+        wav = tmp.with_name(tmp.name + ".wav")
+        try:
+            _write_wav(wav, sound.samples)
+            _encode(clip, tl, wav, tmp, _Progress(progress) if progress else None)
+        finally:
+            wav.unlink(missing_ok=True)
+        if tl.soft_subtitles and subtitles_srt:
+            _add_soft_subtitles(tmp, subtitles_srt, tl.language)
     if cover_path is not None and cover:
         with atomic_path(cover_path) as tmp_cover:
             Image.fromarray(cover[0]).save(tmp_cover, format="JPEG", quality=90)
