@@ -6,12 +6,18 @@ from prefect import serve
 from prefect.deployments.runner import RunnerDeployment
 
 from flows.produce_video import DEPLOYMENT_NAME, produce_video
+from flows.render_shots import DEPLOYMENT_NAME as RENDER_DEPLOYMENT_NAME
+from flows.render_shots import render_shots
 
 
 def main() -> None:
-    deployment = produce_video.to_deployment(name=DEPLOYMENT_NAME)
-    assert isinstance(deployment, RunnerDeployment)  # sync call of an async-dispatching method
-    serve(deployment, print_starting_message=True)
+    deployments = [
+        produce_video.to_deployment(name=DEPLOYMENT_NAME),
+        render_shots.to_deployment(name=RENDER_DEPLOYMENT_NAME),
+    ]
+    for deployment in deployments:  # sync calls of async-dispatching methods
+        assert isinstance(deployment, RunnerDeployment)
+    serve(*deployments, print_starting_message=True)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

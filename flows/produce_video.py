@@ -24,11 +24,14 @@ from prefect.input import RunInput
 from prefect.states import Completed, Failed
 from pydantic import Field
 
+from flows.render_shots import dispatch
 from reelfactory.approval import describe_for_approver, evaluate
 from reelfactory.errors import ModerationBlocked
 from reelfactory.intake import Plan
 from reelfactory.models import (
     ApprovalDecision,
+    AspectRatio,
+    AssetRef,
     Brief,
     Cut,
     Decision,
@@ -39,7 +42,7 @@ from reelfactory.models import (
     Verdict,
 )
 from reelfactory.moderation.review import describe_for_reviewer, evaluate_review
-from reelfactory.render import requests_for
+from reelfactory.render import RenderRequest, render_size, requests_for
 from reelfactory.revision import changed_only, describe_revision, revise
 from reelfactory.settings import Settings
 from tasks.approve import expired, notify_waiting, record_decision
@@ -299,6 +302,21 @@ def produce(ask: Asking) -> RunOutcome | State:
     return RunOutcome(status="published", brief_id=brief.brief_id, publications=publications)
 
 
+def render_all(
+    batches: dict[AspectRatio, list[RenderRequest]], settings: Settings, key: str
+) -> dict[AspectRatio, list[AssetRef]]:
+    """Every ratio's shots: on the render pool when one is configured, else in this process."""
+    flat = [r for requests in batches.values() for r in requests]
+    if settings.render_deployment:
+        refs = dispatch(flat, settings, key)
+    else:
+        refs = [f.result() for f in [render_shot.submit(r, settings) for r in flat]]
+    out, at = {}, 0
+    for ratio, requests in batches.items():
+        out[ratio], at = refs[at : at + len(requests)], at + len(requests)
+    return out
+
+
 def render_and_check(
     ask: Asking, shot_list: ShotList, version: int
 ) -> tuple[list[Cut], ModerationReport]:
@@ -306,9 +324,20 @@ def render_and_check(
     plan, settings, brief = ask.plan, ask.settings, ask.plan.brief
     cuts: list[Cut] = []
     checks: list[PrefectFuture[ModerationReport]] = []
-    for ratio in brief.aspect_ratios:
-        requests = requests_for(shot_list, plan.kit, ratio, settings.render_short_edge)
-        rendered = [f.result() for f in [render_shot.submit(r, settings) for r in requests]]
+    batches = {
+        ratio: requests_for(
+            shot_list,
+            plan.kit,
+            ratio,
+            settings.render_short_edge,
+            size=render_size(
+                settings.renderer, ratio, settings.render_short_edge, settings.model_registry
+            ),
+        )
+        for ratio in brief.aspect_ratios
+    }
+    rendered_by_ratio = render_all(batches, settings, key=f"{ask.flow_run_id}-v{version}")
+    for ratio, rendered in rendered_by_ratio.items():
         checks += [
             moderate_frames.submit(ref, f"shot[{i}] {ratio.value}", plan.kit, settings)
             for i, ref in enumerate(rendered)

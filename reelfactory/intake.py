@@ -14,7 +14,7 @@ from reelfactory.expand import Expander, expand
 from reelfactory.formats import load_format
 from reelfactory.models import BrandKit, Brief, ModerationReport, ShotList, Verdict
 from reelfactory.moderation import text_moderator
-from reelfactory.render import clip_limits
+from reelfactory.render import clip_limits, render_size
 from reelfactory.settings import Settings
 
 
@@ -59,7 +59,15 @@ def plan(brief: Brief, settings: Settings, *, expander: Expander | None = None) 
         from reelfactory.llm import expander_for
 
         expander = expander_for(settings)
-    shot_list = expand(brief, kit, fmt, limits=clip_limits(settings.renderer), expander=expander)
+    shot_list = expand(
+        brief,
+        kit,
+        fmt,
+        limits=clip_limits(settings.renderer, fmt.timing.fps, settings.model_registry),
+        expander=expander,
+    )
+    for ratio in brief.aspect_ratios:  # a model that cannot make a ratio fails here, not on a GPU
+        render_size(settings.renderer, ratio, settings.render_short_edge, settings.model_registry)
     report = brief_report.merged(moderator.shots(shot_list))
     raise_if_blocked(report)
     return Plan(brief=brief, kit=kit, shot_list=shot_list, report=report)

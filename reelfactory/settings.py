@@ -88,7 +88,29 @@ class Settings(BaseSettings):
     )
 
     # Rendering.
-    renderer: Literal["animatic"] = "animatic"
+    renderer: str = Field(
+        default="animatic",
+        description="animatic (CPU, no weights) or a model in the registry, e.g. ltx-video.",
+    )
+    model_registry: Path | None = Field(
+        default=None, description="YAML of extra/overriding models (see data/models.yaml)."
+    )
+    render_device: Literal["auto", "cuda", "cpu"] = Field(
+        default="auto", description="Where models run; auto: cuda when available."
+    )
+    warm_pipelines: int = Field(
+        default=1, ge=1, le=8, description="Models kept loaded per worker process (LRU)."
+    )
+    render_deployment: str | None = Field(
+        default=None,
+        description="Render shots through this deployment (e.g. render-shots/gpu on the gpu "
+        "work pool); in this process when unset.",
+    )
+    gpu_concurrency_limit: str | None = Field(
+        default=None,
+        description="Prefect global concurrency limit this worker's GPU is held by (one per "
+        "GPU, limit 1); it must exist on the server.",
+    )
     render_short_edge: int = Field(
         default=720, ge=64, le=2160, description="Short edge of every cut in pixels (720 -> 720p)."
     )

@@ -142,13 +142,19 @@ def prefect_server(settings: Settings) -> Iterator[str]:
         stop(proc)
 
 
+SERVED = ("produce-video/produce-video", "render-shots/render-shots")  # see flows/__main__.py
+
+
 def _deployment_exists(api_url: str) -> bool:
-    url = f"{api_url}/deployments/name/produce-video/produce-video"
+    """Whether every deployment ``python -m flows`` serves is registered."""
     try:
-        with urllib.request.urlopen(url, timeout=2) as resp:
-            return bool(resp.status == 200)
+        for name in SERVED:
+            with urllib.request.urlopen(f"{api_url}/deployments/name/{name}", timeout=2) as resp:
+                if resp.status != 200:
+                    return False
     except OSError:
         return False
+    return True
 
 
 @contextmanager

@@ -1,19 +1,48 @@
-"""Render one shot into the asset store, reusing an identical earlier render."""
+"""Render one shot into the asset store, reusing an identical earlier render.
+
+The asset store is the shot cache's source of truth: a clip is reused when its key
+(``render.cache.shot_cache_key``) exists there, whichever run, brief or campaign made it.
+Prefect's own task cache is off (``NO_CACHE``) so that it can never answer for a clip the
+store no longer holds.
+"""
 
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
+from typing import Any
 
 from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.concurrency.sync import concurrency
 
 from reelfactory.models import AssetRef
-from reelfactory.render import RenderRequest, get_renderer
+from reelfactory.render import RenderRequest, RenderStats, get_renderer
 from reelfactory.render.cache import render_cached
 from reelfactory.settings import Settings
 from reelfactory.storage import LocalAssetStore
 
 
-@task(name="render-shot", retries=2, retry_delay_seconds=[2, 10], tags=["render"])
+def gpu_slot(settings: Settings) -> Any:
+    """Hold this worker's GPU slot (a Prefect global concurrency limit) while rendering.
+
+    ``strict=True``: a limit named in settings but missing on the server is an error, not
+    a silent free-for-all on the GPU.
+    """
+    name = settings.gpu_concurrency_limit
+    return concurrency(name, occupy=1, strict=True) if name else nullcontext()
+
+
+def describe(stats: RenderStats) -> str:
+    vram = f", peak VRAM {stats.peak_vram_bytes / 2**30:.2f} GiB" if stats.peak_vram_bytes else ""
+    load = f" (+{stats.load_s:.1f} s loading the model)" if stats.load_s else ""
+    return (
+        f"{stats.frames_generated} frames, {stats.steps} steps of {stats.renderer} on "
+        f"{stats.device} in {stats.render_s:.1f} s{load}{vram}"
+    )
+
+
+@task(name="render-shot", retries=1, retry_delay_seconds=5, tags=["render"], cache_policy=NO_CACHE)
 def render_shot(request: RenderRequest, settings: Settings) -> AssetRef:
     """Render a shot unless a clip with the same cache key is already stored."""
     logger = get_run_logger()
@@ -21,11 +50,13 @@ def render_shot(request: RenderRequest, settings: Settings) -> AssetRef:
     size = f"{request.width}x{request.height}"
     label = f"shot {shot.index + 1}/{request.shot_count} ({shot.role}, {size})"
     started = time.perf_counter()
-    result = render_cached(
-        get_renderer(settings.renderer), request, LocalAssetStore(settings.assets_dir)
-    )
+    renderer = get_renderer(settings.renderer, settings)
+    with gpu_slot(settings):
+        result = render_cached(renderer, request, LocalAssetStore(settings.assets_dir))
     if result.reused:
         logger.info("%s: reused from the shot cache", label)
+    elif result.stats is not None and result.stats.steps:
+        logger.info("%s: %s", label, describe(result.stats))
     else:
         logger.info("%s: rendered in %.1f s", label, time.perf_counter() - started)
     return result.ref

@@ -4,25 +4,34 @@ from __future__ import annotations
 
 import importlib
 import json
+from typing import Any
 
 import yaml
 
 from flows.produce_video import DEPLOYMENT_NAME, FLOW_NAME
+from flows.render_shots import FLOW_NAME as RENDER_FLOW
 from reelfactory.orchestration import DEPLOYMENT
 from reelfactory.settings import PROJECT_ROOT
 
 INFRA = PROJECT_ROOT / "infra"
 
 
-def test_prefect_yaml_deploys_the_flow_clients_start_by_name() -> None:
-    spec = yaml.safe_load((INFRA / "prefect.yaml").read_text())
-    [deployment] = spec["deployments"]
+def deployed(deployment: dict[str, Any]) -> str:
+    """``flow/deployment`` of a prefect.yaml entry, with its entrypoint imported for real."""
     path, attr = deployment["entrypoint"].split(":")
     assert (PROJECT_ROOT / path).is_file()
     module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
-    flow = getattr(module, attr)
-    assert f"{flow.name}/{deployment['name']}" == DEPLOYMENT == f"{FLOW_NAME}/{DEPLOYMENT_NAME}"
-    assert deployment["work_pool"]["name"] == "cpu"
+    return f"{getattr(module, attr).name}/{deployment['name']}"
+
+
+def test_prefect_yaml_deploys_the_flow_clients_start_by_name() -> None:
+    spec = yaml.safe_load((INFRA / "prefect.yaml").read_text())
+    produce, render = spec["deployments"]
+    assert deployed(produce) == DEPLOYMENT == f"{FLOW_NAME}/{DEPLOYMENT_NAME}"
+    assert produce["work_pool"]["name"] == "cpu"
+    # The render pool: what REEL_RENDER_DEPLOYMENT names in production.
+    assert deployed(render) == f"{RENDER_FLOW}/gpu"
+    assert render["work_pool"]["name"] == "gpu"
 
 
 def test_compose_wires_the_worker_to_the_server_and_postgres() -> None:

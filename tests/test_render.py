@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 
 from reelfactory.models import AspectRatio, BrandKit, Brief, Shot, ShotDirection
-from reelfactory.render import Renderer, RenderRequest, get_renderer, requests_for
+from reelfactory.render import Renderer, RenderRequest, RenderStats, get_renderer, requests_for
 from reelfactory.render.cache import render_cached, shot_cache_key
 from reelfactory.storage import LocalAssetStore
 from tests.conftest import shot_list_for
@@ -90,9 +90,9 @@ class CountingRenderer:
         self.name, self.revision = inner.name, inner.revision
         self.calls = 0
 
-    def render(self, request: RenderRequest, out_path: Path) -> None:
+    def render(self, request: RenderRequest, out_path: Path) -> RenderStats | None:
         self.calls += 1
-        self.inner.render(request, out_path)
+        return self.inner.render(request, out_path)
 
 
 def test_render_cached_renders_once_and_reuses(tmp_path: Path, aurora: BrandKit) -> None:

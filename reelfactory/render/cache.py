@@ -8,9 +8,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from reelfactory.files import atomic_path
 from reelfactory.media import probe
 from reelfactory.models import AssetRef
-from reelfactory.render import Renderer, RenderRequest
+from reelfactory.render import Renderer, RenderRequest, RenderStats
 from reelfactory.storage import LocalAssetStore
 
 
@@ -24,6 +25,7 @@ def shot_cache_key(renderer: str, request: RenderRequest) -> str:
 class CachedRender:
     ref: AssetRef
     reused: bool
+    stats: RenderStats | None = None  # what this render cost; None when reused or unknown
 
 
 def render_cached(
@@ -31,11 +33,16 @@ def render_cached(
 ) -> CachedRender:
     """Return the stored clip for ``request``, rendering it first if nobody has yet.
 
-    Renderers write through ``atomic_path``, so a key that exists holds a complete clip.
+    Renderers write through ``atomic_path``, so a key that exists holds a complete clip. What
+    a render cost is kept beside its clip (``<key>.json``) for cost reports.
     """
-    key = f"shots/{shot_cache_key(f'{renderer.name}@{renderer.revision}', request)}.mp4"
-    path = store.path_for(key)
-    reused = path.is_file()
-    if not reused:
-        renderer.render(request, path)
-    return CachedRender(ref=store.ref(key, "video/mp4", **probe(path)), reused=reused)
+    key = f"shots/{shot_cache_key(f'{renderer.name}@{renderer.revision}', request)}"
+    path = store.path_for(f"{key}.mp4")
+    if path.is_file():
+        return CachedRender(ref=store.ref(f"{key}.mp4", "video/mp4", **probe(path)), reused=True)
+    stats = renderer.render(request, path)
+    if stats is not None:
+        with atomic_path(store.path_for(f"{key}.json")) as tmp:
+            tmp.write_text(stats.model_dump_json(indent=2), encoding="utf-8")
+    ref = store.ref(f"{key}.mp4", "video/mp4", **probe(path))
+    return CachedRender(ref=ref, reused=False, stats=stats)

@@ -49,6 +49,29 @@ def aurora_variant(kits: Path, kit_id: str, **changes: Any) -> None:
     kit_file.write_text(yaml.safe_dump(data))
 
 
+TINY_MODEL = "tiny-wan"  # a randomly initialised Wan pipeline, loaded by the real backend
+
+
+def tiny_model_registry(root: Path) -> Path:
+    """A registry with one tiny Wan model saved under ``root``, for the render pool's tests."""
+    from tests.tiny_pipelines import build_tiny_pipeline
+
+    weights = build_tiny_pipeline("wan", root / "wan")
+    entry = {
+        "pipeline": "WanPipeline",
+        "source": str(weights),
+        "dtype": "float32",
+        "steps": 2,
+        "guidance": 5.0,
+        "fps": 8,
+        "frames": {"min": 5, "max": 33, "step": 4},
+        "sizes": {"16:9": [64, 32], "9:16": [32, 64], "1:1": [32, 32]},
+    }
+    path = root / "models.yaml"
+    path.write_text(yaml.safe_dump({"models": {TINY_MODEL: entry}}))
+    return path
+
+
 def lane_brand_kits(path: Path, webhook_url: str) -> Path:
     shutil.copytree(PROJECT_ROOT / "brand_kits", path)
     aurora_variant(
@@ -111,6 +134,7 @@ def lane(
         "REEL_BRAND_KITS_DIR": str(lane_brand_kits(root / "brand_kits", webhook.url)),
         "REEL_FRAME_CLASSIFIER_MODEL": str(tiny_frame_classifier(root / "frame-classifier")),
         "REEL_FRAME_CLASSIFIER_LABELS": json.dumps({FRAME_LABEL: "weapons"}),
+        "REEL_MODEL_REGISTRY": str(tiny_model_registry(root / "models")),
         "REEL_RENDER_SHORT_EDGE": str(TEST_SHORT_EDGE),
         "REEL_APPROVAL_POLL_S": "1",
         "REEL_S3_ENDPOINT_URL": s3_endpoint,
