@@ -134,6 +134,37 @@ def validate_kits(
         raise typer.Exit(2)
 
 
+@app.command()
+def models(
+    as_json: Annotated[bool, typer.Option("--json", help="The registry as JSON.")] = False,
+) -> None:
+    """The renderers: the animatic and every text-to-video model in the registry."""
+    from reelfactory.render.registry import load_registry
+
+    settings = Settings()
+    try:
+        registry = load_registry(settings.model_registry)
+    except InputError as exc:
+        raise fail(exc) from None
+    if as_json:
+        typer.echo(json.dumps({n: s.model_dump(mode="json") for n, s in registry.models.items()}))
+        return
+    chosen = settings.renderer
+    mark = "[bold green]*[/]" if chosen == "animatic" else " "
+    err.print(f"{mark} animatic  CPU, no weights; any size, clips up to 60 s (the default)")
+    for name in registry.names():
+        spec = registry.models[name]
+        mark = "[bold green]*[/]" if name == chosen else " "
+        sizes = ", ".join(f"{r.value} {w}x{h}" for r, (w, h) in spec.sizes.items())
+        err.print(
+            f"{mark} {name}  {spec.pipeline} from {spec.source}"
+            f"{'@' + spec.revision if spec.revision else ''}; {spec.steps} steps, "
+            f"guidance {spec.guidance}, {spec.dtype}; {spec.frames.describe()} frames at "
+            f"{spec.fps} fps (up to {spec.max_seconds():.1f} s); {sizes}"
+            + (f"; {spec.vram_note}" if spec.vram_note else "")
+        )
+
+
 def _verdict_json(report: ModerationReport, **extra: Any) -> str:
     return json.dumps(
         {

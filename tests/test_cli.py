@@ -192,3 +192,20 @@ def test_approval_commands_need_a_prefect_api(runner: CliRunner) -> None:
         result = CliRunner(env=env).invoke(app, args)
         assert result.exit_code == 2, result.output
         assert "no Prefect API at http://127.0.0.1:9/api" in result.output
+
+
+def test_models_lists_the_registry_and_names_a_broken_one(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    result = runner.invoke(app, ["models", "--json"])
+    assert result.exit_code == 0, result.output
+    listed = json.loads(result.stdout)
+    assert sorted(listed) == ["cogvideox-2b", "ltx-video", "wan2.1-t2v-1.3b"]
+    assert listed["ltx-video"]["frames"] == {"min": 9, "max": 257, "step": 8}
+
+    extra = tmp_path / "models.yaml"
+    extra.write_text("models:\n  house: {pipeline: LTXPipeline, source: ./w, steps: -1}\n")
+    broken = CliRunner(env={"REEL_DATA_DIR": str(tmp_path), "REEL_MODEL_REGISTRY": str(extra)})
+    result = broken.invoke(app, ["models"])
+    assert result.exit_code == 2
+    assert "models.house.steps" in result.output and "models.house.fps" in result.output

@@ -17,7 +17,7 @@ from reelfactory.errors import InputError
 from reelfactory.models import BrandKit
 from reelfactory.render import RenderRequest, get_renderer
 from reelfactory.render.cache import render_cached
-from reelfactory.render.diffusion import DiffusersRenderer, resample
+from reelfactory.render.diffusion import DiffusersRenderer, RenderError, resample
 from reelfactory.settings import Settings
 from reelfactory.storage import LocalAssetStore
 from tests.media_checks import frame_at, probe
@@ -191,3 +191,41 @@ def test_what_the_model_cannot_make_fails_before_any_load(
 def test_resampling_holds_each_generated_frame_for_its_time() -> None:
     assert resample(9, 8, 24, 24) == [i // 3 for i in range(24)]
     assert resample(9, 24, 12, 12) == [2 * i if 2 * i < 9 else 8 for i in range(12)]
+
+
+def test_the_memory_options_load_and_render(models: Path, tmp_path: Path, aurora: BrandKit) -> None:
+    wan = renderer("tiny-wan", models, tmp_path)
+    lean = DiffusersRenderer(
+        wan.spec.model_copy(update={"vae_tiling": True, "vae_slicing": True}), device="cpu"
+    )
+    assert lean.revision != wan.revision  # tiled decoding can change pixels: another key
+    sliced = DiffusersRenderer(wan.spec.model_copy(update={"vae_slicing": True}), device="cpu")
+    assert sliced.revision == wan.revision  # slicing the batch does not
+    lean.render(tiny_request(aurora), tmp_path / "lean.mp4")
+    pipe = lean.pool.pipes[f"tiny-wan@{lean.revision}"]
+    assert pipe.vae.use_tiling
+    assert probe(tmp_path / "lean.mp4").frames == 24
+
+
+class OutOfMemory:
+    """Stands in for a diffusers pipeline on a GPU that runs out of memory mid-generation."""
+
+    def __call__(self, **kwargs: object) -> None:
+        import torch
+
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+
+
+def test_out_of_memory_names_the_shot_frees_the_model_and_the_worker_goes_on(
+    models: Path, tmp_path: Path, aurora: BrandKit
+) -> None:
+    wan = renderer("tiny-wan", models, tmp_path)
+    key = f"tiny-wan@{wan.revision}"
+    wan.render(tiny_request(aurora), tmp_path / "warm.mp4")
+    wan.pool.pipes[key] = OutOfMemory()
+    with pytest.raises(RenderError, match=r"shot 4: out of GPU memory rendering 64x32x9 frames"):
+        wan.render(tiny_request(aurora, index=3), tmp_path / "oom.mp4")
+    assert key not in wan.pool.pipes and not (tmp_path / "oom.mp4").exists()
+    loads = wan.pool.loads
+    assert wan.render(tiny_request(aurora), tmp_path / "after.mp4").load_s > 0  # reloaded
+    assert wan.pool.loads == loads + 1

@@ -95,3 +95,22 @@ def test_an_extra_registry_adds_and_overrides_and_bad_entries_are_named(tmp_path
     text = str(caught.value)
     assert "models.broken.pipeline" in text and "'SoraPipeline'" in text
     assert "models.broken.steps" in text and "models.broken.frames" in text
+
+
+def test_planning_for_a_model_keeps_to_what_it_can_make(tmp_path: Path) -> None:
+    from reelfactory.intake import plan
+    from reelfactory.models import Brief
+    from reelfactory.settings import Settings
+    from tests.conftest import brief_data
+
+    brief = Brief.model_validate(brief_data(duration_s=15, aspect_ratios=["16:9", "9:16"]))
+    wan = plan(brief, Settings(data_dir=tmp_path, renderer="wan2.1-t2v-1.3b"))
+    limit = clip_limits("wan2.1-t2v-1.3b", fps=wan.shot_list.fps).max_frames
+    assert max(s.frames for s in wan.shot_list.shots) <= limit  # <= 81 frames at 16 fps
+    with pytest.raises(InputError, match=r"cogvideox-2b cannot make 9:16"):
+        plan(brief, Settings(data_dir=tmp_path, renderer="cogvideox-2b"))
+    # Three Wan clips of at most 5.06 s cannot make a 20 s teaser; the animatic can.
+    longer = brief.model_copy(update={"duration_s": 20})
+    with pytest.raises(InputError, match=r"20 s does not fit 'social-teaser-15', which supports"):
+        plan(longer, Settings(data_dir=tmp_path, renderer="wan2.1-t2v-1.3b"))
+    assert plan(longer, Settings(data_dir=tmp_path)).shot_list.duration_s == 20

@@ -95,6 +95,7 @@ def revision_of(spec: ModelSpec, device: str) -> str:
         "guidance": spec.guidance,
         "fps": spec.fps,
         "max_sequence_length": spec.max_sequence_length,
+        "vae_tiling": spec.vae_tiling,  # tiled decoding blends seams: other pixels
     }
     return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()[:16]
 
