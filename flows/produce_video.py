@@ -26,13 +26,14 @@ from pydantic import Field
 
 from flows.render_shots import dispatch
 from reelfactory.approval import describe_for_approver, evaluate
+from reelfactory.cost import Prices, describe_cost, render_cost
 from reelfactory.errors import ModerationBlocked
 from reelfactory.intake import Plan
 from reelfactory.models import (
     ApprovalDecision,
     AspectRatio,
-    AssetRef,
     Brief,
+    CostRecord,
     Cut,
     Decision,
     ModerationReport,
@@ -42,7 +43,7 @@ from reelfactory.models import (
     Verdict,
 )
 from reelfactory.moderation.review import describe_for_reviewer, evaluate_review
-from reelfactory.render import RenderRequest, render_size, requests_for
+from reelfactory.render import RenderedShot, RenderRequest, render_size, requests_for
 from reelfactory.revision import changed_only, describe_revision, revise
 from reelfactory.settings import Settings
 from tasks.approve import expired, notify_waiting, record_decision
@@ -101,6 +102,13 @@ class Asking:
     def timeout_s(self) -> int:
         return self.plan.kit.approval.timeout_s or self.settings.approval_timeout_s
 
+    @property
+    def prices(self) -> Prices:
+        s = self.settings
+        return Prices(
+            gpu_hour=s.price_gpu_hour, cpu_hour=s.price_cpu_hour, currency=s.price_currency
+        )
+
     def until_accepted(
         self,
         form: type[F],
@@ -146,6 +154,7 @@ def wait_for_approval(
     report: ModerationReport,
     version: int,
     history: list[str],
+    cost: CostRecord,
 ) -> ApprovalDecision:
     """Pause until the brand's required number of distinct approvers approve, or one rejects
     or requests changes."""
@@ -164,6 +173,7 @@ def wait_for_approval(
                 approved_by=approved_by,
                 version=version,
                 history=history,
+                cost=describe_cost(cost, ask.prices),
             ),
             lambda form: evaluate(
                 brief=plan.brief,
@@ -265,20 +275,22 @@ def produce(ask: Asking) -> RunOutcome | State:
 
     shot_list, version = plan.shot_list, 1
     history: list[str] = []  # one line per earlier version, for the approver
+    cost = CostRecord()  # every version's renders so far
     while True:
-        cuts, output = render_and_check(ask, shot_list, version)
+        cuts, output, version_cost = render_and_check(ask, shot_list, version)
+        cost = cost + version_cost
         if why := cleared(ask, output, "review:output"):
             return blocked(brief, why)
         staged = [stage_cut(cut, brief, ask.flow_run_id, settings, version) for cut in cuts]
         link_previews(staged, brief.brief_id, version)
         report = plan.report.merged(output, subject=brief.brief_id)
-        decision = wait_for_approval(ask, shot_list, staged, report, version, history)
+        decision = wait_for_approval(ask, shot_list, staged, report, version, history, cost)
         if decision.decision is Decision.REJECT:
             logger.info("rejected by %s: %s", decision.approver, decision.notes or "(no notes)")
             return Completed(
                 name="Rejected",
                 message=f"Rejected by {decision.approver}: {decision.notes or '(no notes)'}",
-                data=RunOutcome(status="rejected", brief_id=brief.brief_id),
+                data=RunOutcome(status="rejected", brief_id=brief.brief_id, cost=cost),
             )
         if decision.decision is not Decision.REQUEST_CHANGES:
             break
@@ -299,19 +311,22 @@ def produce(ask: Asking) -> RunOutcome | State:
 
     signed = sign_cuts(staged, brief, decision, settings, version)
     publications = publish_approved(signed, brief, decision, settings)
-    return RunOutcome(status="published", brief_id=brief.brief_id, publications=publications)
+    return RunOutcome(
+        status="published", brief_id=brief.brief_id, publications=publications, cost=cost
+    )
 
 
 def render_all(
     batches: dict[AspectRatio, list[RenderRequest]], settings: Settings, key: str
-) -> dict[AspectRatio, list[AssetRef]]:
+) -> dict[AspectRatio, list[RenderedShot]]:
     """Every ratio's shots: on the render pool when one is configured, else in this process."""
     flat = [r for requests in batches.values() for r in requests]
     if settings.render_deployment:
         refs = dispatch(flat, settings, key)
     else:
         refs = [f.result() for f in [render_shot.submit(r, settings) for r in flat]]
-    out, at = {}, 0
+    out: dict[AspectRatio, list[RenderedShot]] = {}
+    at = 0
     for ratio, requests in batches.items():
         out[ratio], at = refs[at : at + len(requests)], at + len(requests)
     return out
@@ -319,8 +334,11 @@ def render_all(
 
 def render_and_check(
     ask: Asking, shot_list: ShotList, version: int
-) -> tuple[list[Cut], ModerationReport]:
-    """Render (through the shot cache) and assemble every ratio; check every clip's frames."""
+) -> tuple[list[Cut], ModerationReport, CostRecord]:
+    """Render (through the shot cache) and assemble every ratio; check every clip's frames.
+
+    Returns the cuts, the output moderation report and what this version's renders cost.
+    """
     plan, settings, brief = ask.plan, ask.settings, ask.plan.brief
     cuts: list[Cut] = []
     checks: list[PrefectFuture[ModerationReport]] = []
@@ -337,7 +355,9 @@ def render_and_check(
         for ratio in brief.aspect_ratios
     }
     rendered_by_ratio = render_all(batches, settings, key=f"{ask.flow_run_id}-v{version}")
-    for ratio, rendered in rendered_by_ratio.items():
+    cost = render_cost(s for shots in rendered_by_ratio.values() for s in shots)
+    for ratio, shots in rendered_by_ratio.items():
+        rendered = [s.ref for s in shots]
         checks += [
             moderate_frames.submit(ref, f"shot[{i}] {ratio.value}", plan.kit, settings)
             for i, ref in enumerate(rendered)
@@ -350,4 +370,5 @@ def render_and_check(
         output = output.merged(check.result())
     key = f"moderation-{brief.brief_id}-output" + (f"-v{version}" if version > 1 else "")
     publish_moderation_report(output, key, f"Output moderation (version {version})")
-    return cuts, output
+    get_run_logger().info("version %d renders: %s", version, describe_cost(cost, ask.prices))
+    return cuts, output, cost

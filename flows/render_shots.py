@@ -19,8 +19,7 @@ from prefect import flow, get_run_logger
 from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
 
-from reelfactory.models import AssetRef
-from reelfactory.render import RenderRequest
+from reelfactory.render import RenderedShot, RenderRequest
 from reelfactory.settings import Settings
 from tasks.render import render_shot
 
@@ -33,7 +32,7 @@ class RenderDispatchError(RuntimeError):
 
 
 @flow(name=FLOW_NAME, persist_result=True, result_serializer="json", validate_parameters=True)
-def render_shots(requests: list[RenderRequest], renderer: str) -> list[AssetRef]:
+def render_shots(requests: list[RenderRequest], renderer: str) -> list[RenderedShot]:
     """Render ``requests`` with ``renderer`` through the shot cache, in order of the list."""
     settings = Settings().model_copy(update={"renderer": renderer})
     get_run_logger().info("%d shots with %s", len(requests), renderer)
@@ -41,7 +40,7 @@ def render_shots(requests: list[RenderRequest], renderer: str) -> list[AssetRef]
     return [f.result() for f in futures]
 
 
-def dispatch(requests: list[RenderRequest], settings: Settings, key: str) -> list[AssetRef]:
+def dispatch(requests: list[RenderRequest], settings: Settings, key: str) -> list[RenderedShot]:
     """Render ``requests`` on the ``settings.render_deployment`` pool and wait for them.
 
     ``key`` makes the dispatch idempotent: a retried caller gets the same run back.
@@ -63,4 +62,4 @@ def dispatch(requests: list[RenderRequest], settings: Settings, key: str) -> lis
         raise RenderDispatchError(f"{settings.render_deployment} run {run.name!r} ended {why}")
     refs = state.result()
     assert isinstance(refs, list)
-    return [AssetRef.model_validate(r) for r in refs]
+    return [RenderedShot.model_validate(r) for r in refs]

@@ -123,8 +123,13 @@ def describe_for_approver(
     approved_by: Sequence[str] = (),
     version: int = 1,
     history: Sequence[str] = (),
+    cost: str = "",
 ) -> str:
-    """The markdown shown beside the approval form in the Prefect UI."""
+    """The markdown shown beside the approval form in the Prefect UI.
+
+    Args:
+        cost: what the renders of every version so far cost, in one line.
+    """
     lines = [f"# Approve: {brief.title} (version {version})", ""]
     if refusal:
         lines += [f"> **Previous attempt refused.** {refusal}", ""]
@@ -164,6 +169,8 @@ def describe_for_approver(
             f"| {s.index + 1} | {s.role} | {s.duration_s:.2f} "
             f"| {_cell(s.caption)} | {_cell(s.prompt)} |"
         )
+    if cost:
+        lines += ["", "## Cost so far", "", cost]
     lines += ["", f"## Moderation: {report.verdict.value}"]
     lines += [f"- {f.describe()}" for f in report.findings] or ["- nothing flagged"]
     if history:

@@ -956,9 +956,34 @@ class Publication(Frozen):
     )
 
 
+class CostRecord(Frozen):
+    """Device seconds a video's renders took, and what the shot cache saved it."""
+
+    renders: int = Field(default=0, ge=0, description="Shots rendered.")
+    reused: int = Field(default=0, ge=0, description="Shots taken from the shot cache.")
+    gpu_s: float = Field(default=0.0, ge=0, description="Model loads and generation on GPUs.")
+    cpu_s: float = Field(default=0.0, ge=0, description="Renders on CPUs (the animatic).")
+    saved_gpu_s: float = Field(default=0.0, ge=0, description="What reused shots once cost.")
+    saved_cpu_s: float = Field(default=0.0, ge=0)
+    peak_vram_bytes: int | None = None
+
+    def __add__(self, other: CostRecord) -> CostRecord:
+        peaks = [p for p in (self.peak_vram_bytes, other.peak_vram_bytes) if p is not None]
+        return CostRecord(
+            renders=self.renders + other.renders,
+            reused=self.reused + other.reused,
+            gpu_s=round(self.gpu_s + other.gpu_s, 3),
+            cpu_s=round(self.cpu_s + other.cpu_s, 3),
+            saved_gpu_s=round(self.saved_gpu_s + other.saved_gpu_s, 3),
+            saved_cpu_s=round(self.saved_cpu_s + other.saved_cpu_s, 3),
+            peak_vram_bytes=max(peaks) if peaks else None,
+        )
+
+
 class RunOutcome(Frozen):
     """What a produce-video run ended with."""
 
     status: Literal["published", "rejected", "blocked"]
     brief_id: str
     publications: list[Publication] = Field(default_factory=list)
+    cost: CostRecord | None = Field(default=None, description="Renders of every version.")

@@ -115,6 +115,11 @@ class Settings(BaseSettings):
         default=720, ge=64, le=2160, description="Short edge of every cut in pixels (720 -> 720p)."
     )
 
+    # Cost: what a device hour costs you. Unset: costs are reported in seconds only.
+    price_gpu_hour: float | None = Field(default=None, ge=0, description="Per GPU-hour.")
+    price_cpu_hour: float | None = Field(default=None, ge=0, description="Per CPU-hour.")
+    price_currency: str = Field(default="USD", min_length=1, max_length=8)
+
     # Provenance (C2PA). Without a key and chain, `reel` makes a local development CA under
     # data_dir/c2pa on first use and says so: files it signs verify as valid but untrusted
     # anywhere that does not list that CA as a trust anchor.

@@ -16,8 +16,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.concurrency.sync import concurrency
 
-from reelfactory.models import AssetRef
-from reelfactory.render import RenderRequest, RenderStats, get_renderer
+from reelfactory.render import RenderedShot, RenderRequest, RenderStats, get_renderer
 from reelfactory.render.cache import render_cached
 from reelfactory.settings import Settings
 from reelfactory.storage import LocalAssetStore
@@ -43,7 +42,7 @@ def describe(stats: RenderStats) -> str:
 
 
 @task(name="render-shot", retries=1, retry_delay_seconds=5, tags=["render"], cache_policy=NO_CACHE)
-def render_shot(request: RenderRequest, settings: Settings) -> AssetRef:
+def render_shot(request: RenderRequest, settings: Settings) -> RenderedShot:
     """Render a shot unless a clip with the same cache key is already stored."""
     logger = get_run_logger()
     shot = request.shot
@@ -59,4 +58,4 @@ def render_shot(request: RenderRequest, settings: Settings) -> AssetRef:
         logger.info("%s: %s", label, describe(result.stats))
     else:
         logger.info("%s: rendered in %.1f s", label, time.perf_counter() - started)
-    return result.ref
+    return result

@@ -85,7 +85,9 @@ def test_description_holds_brief_shots_and_refusal(brief: Brief, aurora: BrandKi
         report=ModerationReport(subject="s"),
         cuts=[],
         refusal="approver: 'x@y.z' is not listed",
+        cost="3 shots rendered: 0.0 GPU-s, 4.2 CPU-s",
     )
+    assert "## Cost so far\n\n3 shots rendered: 0.0 GPU-s, 4.2 CPU-s" in md
     assert brief.message in md and brief.call_to_action in md
     assert md.count("| hook |") == 1 and "| cta |" in md
     assert "Previous attempt refused" in md

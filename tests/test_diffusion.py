@@ -148,7 +148,8 @@ def test_the_shot_cache_skips_the_pipeline_and_keeps_the_cost(
     assert key.is_file() and '"frames_generated": 9' in key.read_text()
 
     again = render_cached(wan, tiny_request(aurora, seed=21), store)
-    assert again.reused and again.stats is None and again.ref == first.ref
+    # Reused: nothing rendered; it reports what the first render cost (what reuse saved).
+    assert again.reused and again.stats == first.stats and again.ref == first.ref
     assert wan.pool.loads == loads
     changed = render_cached(wan, tiny_request(aurora, seed=22), store)
     assert not changed.reused and changed.ref.sha256 != first.ref.sha256

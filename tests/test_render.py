@@ -103,9 +103,12 @@ def test_render_cached_renders_once_and_reuses(tmp_path: Path, aurora: BrandKit)
     other = render_cached(renderer, request(aurora, prompt="Something else"), store)
     assert (first.reused, again.reused, other.reused) == (False, True, False)
     assert renderer.calls == 2
+    # The animatic's cost is CPU seconds; the reused clip reports what its render took.
+    assert first.stats is not None and first.stats.device == "cpu" and first.stats.render_s > 0
+    assert again.stats == first.stats
     assert again.ref == first.ref and other.ref.sha256 != first.ref.sha256
     assert (first.ref.width, first.ref.height) == (128, 72)
-    assert sorted(p.name for p in (tmp_path / "assets" / "shots").iterdir()) == sorted(
+    assert sorted(p.name for p in (tmp_path / "assets" / "shots").glob("*.mp4")) == sorted(
         [f"{shot_cache_key('animatic@2', request(aurora))}.mp4", other.ref.uri.rsplit("/", 1)[1]]
     )
     # A renderer that now draws differently does not reuse what its old revision drew.

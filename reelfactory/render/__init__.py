@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from reelfactory.models import AspectRatio, BrandKit, Palette, Shot, ShotList
+from reelfactory.models import AspectRatio, AssetRef, BrandKit, Palette, Shot, ShotList
 from reelfactory.render.registry import load_registry
 
 if TYPE_CHECKING:
@@ -76,6 +76,17 @@ class RenderStats(BaseModel):
     render_s: float = Field(ge=0, description="Wall time of the generation itself.")
     gpu_s: float = Field(default=0.0, ge=0, description="render_s when it ran on a GPU.")
     peak_vram_bytes: int | None = Field(default=None, ge=0)
+
+
+class RenderedShot(BaseModel):
+    """One shot's clip as a render task hands it back: where it is and what it cost."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    ref: AssetRef
+    reused: bool = Field(description="Taken from the shot cache; nothing was rendered.")
+    stats: RenderStats | None = Field(
+        default=None, description="This render's cost; for a reused clip, what it once cost."
+    )
 
 
 class Renderer(Protocol):

@@ -7,6 +7,7 @@ push-in, and is labelled ANIMATIC in the frame so nobody mistakes it for final f
 from __future__ import annotations
 
 import random
+import time
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
 
 from reelfactory.media import clip_duration, write_video
-from reelfactory.render import RenderRequest
+from reelfactory.render import RenderRequest, RenderStats
 
 OVERSCAN = 1.12  # the canvas is this much larger than the frame; the camera moves inside it
 MAX_PROMPT_LINES = 7
@@ -85,7 +86,8 @@ class AnimaticRenderer:
         ImageDraw.Draw(badge).text((pad, pad), text, font=font, fill=(255, 255, 255, 255))
         return badge
 
-    def render(self, request: RenderRequest, out_path: Path) -> None:
+    def render(self, request: RenderRequest, out_path: Path) -> RenderStats:
+        started = time.perf_counter()
         canvas = self.canvas(request)
         badge = self.label(request)
         cw, ch = canvas.size
@@ -106,3 +108,9 @@ class AnimaticRenderer:
 
         clip = VideoClip(frame_function=frame_at, duration=clip_duration(frames, fps))
         write_video(clip, out_path, fps=fps, audio=False, crf=18)
+        return RenderStats(
+            renderer=self.name,
+            model=self.name,
+            frames_generated=frames,
+            render_s=round(time.perf_counter() - started, 3),
+        )

@@ -6,12 +6,10 @@ A rejected cut re-renders only the shots whose request changed; every other shot
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 
 from reelfactory.files import atomic_path
 from reelfactory.media import probe
-from reelfactory.models import AssetRef
-from reelfactory.render import Renderer, RenderRequest, RenderStats
+from reelfactory.render import RenderedShot, Renderer, RenderRequest, RenderStats
 from reelfactory.storage import LocalAssetStore
 
 
@@ -21,28 +19,24 @@ def shot_cache_key(renderer: str, request: RenderRequest) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class CachedRender:
-    ref: AssetRef
-    reused: bool
-    stats: RenderStats | None = None  # what this render cost; None when reused or unknown
-
-
 def render_cached(
     renderer: Renderer, request: RenderRequest, store: LocalAssetStore
-) -> CachedRender:
+) -> RenderedShot:
     """Return the stored clip for ``request``, rendering it first if nobody has yet.
 
     Renderers write through ``atomic_path``, so a key that exists holds a complete clip. What
-    a render cost is kept beside its clip (``<key>.json``) for cost reports.
+    a render cost is kept beside its clip (``<key>.json``): a reused clip reports what it
+    once cost, which is what reusing it saved.
     """
     key = f"shots/{shot_cache_key(f'{renderer.name}@{renderer.revision}', request)}"
-    path = store.path_for(f"{key}.mp4")
-    if path.is_file():
-        return CachedRender(ref=store.ref(f"{key}.mp4", "video/mp4", **probe(path)), reused=True)
-    stats = renderer.render(request, path)
-    if stats is not None:
-        with atomic_path(store.path_for(f"{key}.json")) as tmp:
-            tmp.write_text(stats.model_dump_json(indent=2), encoding="utf-8")
+    path, record = store.path_for(f"{key}.mp4"), store.path_for(f"{key}.json")
+    reused = path.is_file()
+    if reused:
+        stats = RenderStats.model_validate_json(record.read_text()) if record.is_file() else None
+    else:
+        stats = renderer.render(request, path)
+        if stats is not None:
+            with atomic_path(record) as tmp:
+                tmp.write_text(stats.model_dump_json(indent=2), encoding="utf-8")
     ref = store.ref(f"{key}.mp4", "video/mp4", **probe(path))
-    return CachedRender(ref=ref, reused=False, stats=stats)
+    return RenderedShot(ref=ref, reused=reused, stats=stats)

@@ -5,16 +5,19 @@ that resume through the same Prefect API as the UI."""
 from __future__ import annotations
 
 import json
+import re
+from uuid import UUID
 
 import pytest
 from mypy_boto3_s3 import S3Client
+from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import StateType
 from typer.testing import CliRunner
 
 from reelfactory import db
 from reelfactory import orchestration as orch
 from reelfactory.cli import app
-from reelfactory.models import Brief
+from reelfactory.models import Brief, RunOutcome
 from tests.conftest import brief_data, keys_in
 from tests.e2e.conftest import EXPIRING_KIT, TWO_APPROVERS_KIT, Lane, Webhook, run_artifacts
 
@@ -31,6 +34,19 @@ def audit(lane: Lane, run_id: str) -> list[tuple[str, str | None, bool]]:
             (r.approver, r.decision, r.accepted)
             for r in db.decisions_for_run(session=session, flow_run_id=run_id)
         ]
+
+
+def pause_description(run_id: str) -> str:
+    """The markdown beside the form the run is paused on, as the Prefect UI shows it."""
+    from prefect.input.run_input import keyset_from_paused_state
+
+    state = orch.read_run(run_id).state
+    assert state is not None
+    with get_client(sync_client=True) as client:
+        value = client.read_flow_run_input(
+            flow_run_id=UUID(run_id), key=keyset_from_paused_state(state)["description"]
+        )
+    return str(json.loads(value))
 
 
 def cli(lane: Lane, *args: str) -> tuple[int, str]:
@@ -140,6 +156,11 @@ def test_a_revision_rerenders_only_the_changed_shot(lane: Lane, s3: S3Client) ->
     assert code == 0, out
     assert json.loads(out)["waiting_for"] == "approval-2"
     assert len(set(clips.glob("*.mp4")) - before) == 1  # one shot re-rendered, five reused
+    # The approver sees what both versions' renders cost and what the shot cache saved.
+    described = pause_description(run_id)
+    cost = re.search(r"(\d+) shots rendered: .*; (\d+) reused from the shot cache", described)
+    assert "## Cost so far" in described and cost, described
+    assert int(cost[1]) + int(cost[2]) == 12 and int(cost[2]) >= 5
 
     staging = f"staging/aurora-coffee/adhoc/e2e-revision/{run_id}/"
     assert [k.removeprefix(staging) for k in keys_in(s3, lane.bucket, staging)] == [
@@ -159,3 +180,7 @@ def test_a_revision_rerenders_only_the_changed_shot(lane: Lane, s3: S3Client) ->
         (1, "changes", True, '{"3": "a close-up of the scale"}'),
         (2, "approve", True, ""),
     ]
+    outcome = orch.read_run(run_id).state.result()  # type: ignore[union-attr]
+    assert isinstance(outcome, RunOutcome) and outcome.cost is not None
+    assert outcome.cost.renders + outcome.cost.reused == 12 and outcome.cost.cpu_s > 0
+    assert outcome.cost.saved_cpu_s > 0  # the five reused shots once took CPU time

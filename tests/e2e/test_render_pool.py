@@ -61,7 +61,10 @@ def test_shots_render_on_the_pool_and_a_retried_dispatch_reuses_the_run(
     requests = [tiny(aurora, i) for i in range(3)]
     key = f"test-{uuid4()}"
     before = len(pool_runs())
-    refs = dispatch(requests, settings, key)
+    shots = dispatch(requests, settings, key)
+    assert [s.reused for s in shots] == [False] * 3
+    assert all(s.stats is not None and s.stats.renderer == TINY_MODEL for s in shots)
+    refs = [s.ref for s in shots]
 
     assert len(refs) == 3 and all(isinstance(r, AssetRef) for r in refs)
     for ref in refs:  # rendered by the served worker into the shared asset store
@@ -76,7 +79,7 @@ def test_shots_render_on_the_pool_and_a_retried_dispatch_reuses_the_run(
     runs = pool_runs()
     assert len(runs) == before + 1 and runs[0].state is not None
     assert runs[0].state.is_completed()
-    assert dispatch(requests, settings, key) == refs  # the same key: the same run, no new one
+    assert dispatch(requests, settings, key) == shots  # the same key: the same run, no new one
     assert len(pool_runs()) == before + 1
 
 
@@ -96,7 +99,7 @@ def test_the_gpu_slot_is_a_strict_global_concurrency_limit(lane: Lane, aurora: B
 
     @flow
     def render_one(settings: Settings) -> AssetRef:
-        return render_shot.with_options(retries=0)(tiny(aurora, 0), settings)
+        return render_shot.with_options(retries=0)(tiny(aurora, 0), settings).ref
 
     missing = lane.settings.model_copy(update={"gpu_concurrency_limit": name})
     with pytest.raises(Exception, match=name):  # strict: a missing limit is an error
@@ -127,7 +130,7 @@ def test_produce_video_sends_every_ratio_in_one_run_and_splits_the_clips_back(
     rendered = render_all(batches, settings, key=f"test-{uuid4()}")
     assert len(pool_runs()) == before + 1
     sizes = {
-        ratio: [(probe(Path(r.uri.removeprefix("file://"))).width, r.height) for r in refs]
-        for ratio, refs in rendered.items()
+        ratio: [(probe(Path(s.ref.uri.removeprefix("file://"))).width, s.ref.height) for s in shots]
+        for ratio, shots in rendered.items()
     }
     assert sizes == {AspectRatio.LANDSCAPE: [(64, 32)] * 2, AspectRatio.SQUARE: [(32, 32)] * 2}
