@@ -20,11 +20,14 @@ if TYPE_CHECKING:
 
     from prefect.client.schemas.objects import TaskRun
 
+    from reelfactory.campaign import Campaign, Estimate, Variant
     from reelfactory.models import AspectRatio, ModerationReport, ShotList
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 brand_kits_app = typer.Typer(no_args_is_help=True, help="Brand kit tools.")
 app.add_typer(brand_kits_app, name="brand-kits")
+campaign_app = typer.Typer(no_args_is_help=True, help="Campaigns: many briefs from one spec.")
+app.add_typer(campaign_app, name="campaign")
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DEMO_BRIEF = PROJECT_ROOT / "examples" / "briefs" / "aurora-coffee-launch.yaml"
@@ -132,6 +135,198 @@ def validate_kits(
             err.print(f"[green]✓[/] {kit.id}: {kit.name} ({len(kit.approvers)} approvers)")
     if failed:
         raise typer.Exit(2)
+
+
+@campaign_app.command("validate")
+def validate_campaign(
+    path: Annotated[Path, typer.Argument(help="Campaign YAML file.")],
+    seconds_per_output_second: Annotated[
+        float | None,
+        typer.Option(
+            "--seconds-per-output-second",
+            min=0,
+            help="Render seconds per second of output video, for the estimate "
+            "(default: 0.5 for the animatic; a model renderer has none).",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Expand a campaign into its briefs and check them (brand kit, formats, durations,
+    ratios; no moderation). Prints what it expands to and its estimated cost. Exit 2 when
+    invalid; errors name the file, the variant, the field and the value."""
+    from reelfactory.campaign import (
+        DEFAULT_SECONDS_PER_OUTPUT_SECOND,
+        estimate,
+        expand_campaign,
+        load_campaign,
+    )
+    from reelfactory.cost import Prices
+
+    settings = Settings()
+    try:
+        campaign = load_campaign(path)
+        expanded, problems = expand_campaign(campaign)
+        problems += _campaign_problems(campaign, expanded, settings)
+        if problems:
+            raise InputError(str(path), problems)
+    except InputError as exc:
+        if as_json:
+            typer.echo(json.dumps({"file": str(path), "valid": False, "problems": exc.problems}))
+        raise fail(exc) from None
+    per_second = seconds_per_output_second
+    if per_second is None:
+        per_second = DEFAULT_SECONDS_PER_OUTPUT_SECOND.get(settings.renderer)
+    on_cpu = settings.renderer == "animatic" or settings.render_device == "cpu"
+    prices = Prices(
+        gpu_hour=settings.price_gpu_hour,
+        cpu_hour=settings.price_cpu_hour,
+        currency=settings.price_currency,
+    )
+    guess = (
+        None
+        if per_second is None
+        else estimate(
+            [v.brief for v in expanded],
+            seconds_per_output_second=per_second,
+            prices=prices,
+            device="cpu" if on_cpu else "gpu",
+            budget=campaign.budget,
+        )
+    )
+    if as_json:
+        typer.echo(json.dumps(_campaign_json(path, campaign, expanded, guess, settings)))
+        return
+    _print_campaign(path, campaign, expanded, guess, settings.renderer)
+
+
+def _campaign_problems(
+    campaign: Campaign, expanded: list[Variant], settings: Settings
+) -> list[str]:
+    """The cheap checks ``plan`` makes, on every variant: the brand kit and formats exist,
+    the durations, steps and aspect ratios fit the format and renderer. No moderation, no
+    expansion into shots."""
+    from reelfactory.brand import brand_kit_by_id
+    from reelfactory.edit.timeline import overhead_frames
+    from reelfactory.expand import slots_for, total_frames
+    from reelfactory.formats import Format, load_format
+    from reelfactory.models import BrandKit
+    from reelfactory.render import clip_limits, render_size
+
+    problems: list[str] = []
+    try:
+        kit: BrandKit | None = brand_kit_by_id(settings.brand_kits_dir, campaign.brand)
+    except InputError as exc:
+        kit = None
+        problems += [_where(exc, p) for p in exc.problems]
+    formats: dict[str, Format] = {}
+    for format_id in dict.fromkeys(v.format for v in expanded):
+        try:
+            formats[format_id] = load_format(settings.templates_dir, format_id)
+        except InputError as exc:
+            problems += [_where(exc, p) for p in exc.problems]
+    for v in expanded:
+        fmt = formats.get(v.format)
+        if fmt is None or kit is None:  # the edit's cards count towards the duration
+            continue
+        try:
+            limits = clip_limits(settings.renderer, fmt.timing.fps, settings.model_registry)
+        except InputError as exc:
+            return problems + [_where(exc, p) for p in exc.problems]
+        try:
+            slots = slots_for(v.brief, fmt)
+            overhead = overhead_frames(kit.edit, len(slots), fmt.timing.fps)
+            total_frames(v.brief, fmt, len(slots), limits, overhead)
+        except InputError as exc:
+            problems += [f"variant {v.key}: {p}" for p in exc.problems]
+        for ratio in v.aspect_ratios:
+            try:
+                render_size(
+                    settings.renderer, ratio, settings.render_short_edge, settings.model_registry
+                )
+            except InputError as exc:
+                problems += [f"variant {v.key}: {p}" for p in exc.problems]
+    return problems
+
+
+def _where(exc: InputError, problem: str) -> str:
+    """A problem with its source when that is a file of its own (a template, a kit)."""
+    return problem if exc.source in ("brief", "render", "settings") else f"{exc.source}: {problem}"
+
+
+def _campaign_json(
+    path: Path,
+    campaign: Campaign,
+    expanded: list[Variant],
+    guess: Estimate | None,
+    settings: Settings,
+) -> dict[str, Any]:
+    return {
+        "file": str(path),
+        "valid": True,
+        "campaign": campaign.id,
+        "brand": campaign.brand,
+        "variants": len(expanded),
+        "videos": sum(len(v.aspect_ratios) for v in expanded),
+        "schedule": campaign.schedule.model_dump() if campaign.schedule else None,
+        "concurrency": campaign.concurrency,
+        "renderer": settings.renderer,
+        "estimate": guess.model_dump(mode="json") if guess else None,
+        "fits_budget": guess.fits_budget if guess else None,
+        "briefs": [
+            {
+                "key": v.key,
+                "brief_id": v.brief.brief_id,
+                "market": v.market,
+                "product": v.product,
+                "format": v.format,
+                "aspect_ratios": [r.value for r in v.aspect_ratios],
+                "duration_s": v.brief.duration_s,
+                "languages": v.brief.languages,
+            }
+            for v in expanded
+        ],
+    }
+
+
+def _print_campaign(
+    path: Path, campaign: Campaign, expanded: list[Variant], guess: Estimate | None, renderer: str
+) -> None:
+    from rich.markup import escape
+
+    videos = sum(len(v.aspect_ratios) for v in expanded)
+    err.print(
+        f"[green]✓[/] {escape(str(path))}: campaign {campaign.id} ({campaign.brand}): "
+        f"{len(expanded)} variants, {videos} videos"
+    )
+    for v in expanded:
+        err.print(
+            f"  {v.key}  {v.brief.brief_id}  {v.brief.duration_s:g} s x "
+            f"{len(v.aspect_ratios)}  {escape(','.join(v.brief.languages))}"
+        )
+    if campaign.schedule:
+        err.print(f"schedule: {campaign.schedule.cron} ({campaign.schedule.timezone})")
+    err.print(f"concurrency: {campaign.concurrency}")
+    if guess is None:
+        err.print(
+            f"estimate: no figure for renderer {renderer!r}; pass --seconds-per-output-second"
+        )
+        return
+    unit = f"{guess.device.upper()}-s"
+    money = f" = {guess.cost:g} {guess.currency}" if guess.cost is not None else ""
+    err.print(
+        f"estimate: {guess.output_s:g} output s x {guess.seconds_per_output_second:g} {unit} "
+        f"= {guess.device_s:g} {unit}{money} ({renderer}, first run, no shot cache)"
+    )
+    if campaign.budget is None:
+        err.print("budget: none set")
+        return
+    budget = f"{campaign.budget.amount:g} {campaign.budget.currency}"
+    if guess.fits_budget is None:
+        err.print(f"budget: {budget}: cannot tell ({guess.note})")
+    elif guess.fits_budget:
+        err.print(f"budget: {budget}: [green]fits[/]")
+    else:
+        err.print(f"budget: {budget}: [bold yellow]over budget[/]")
 
 
 @app.command()

@@ -149,6 +149,14 @@ def publications(
     return list(session.exec(stmt))
 
 
+def published_brief_ids(*, session: Session, brief_ids: list[str]) -> set[str]:
+    """Which of ``brief_ids`` have at least one publication."""
+    stmt = select(PublicationRow.brief_id).where(
+        PublicationRow.brief_id.in_(brief_ids)  # type: ignore[attr-defined]
+    )
+    return set(session.exec(stmt))
+
+
 def publications_for_run(*, session: Session, flow_run_id: str) -> list[PublicationRow]:
     stmt = select(PublicationRow).where(PublicationRow.flow_run_id == flow_run_id)
     return list(session.exec(stmt.order_by(PublicationRow.id)))  # type: ignore[arg-type]

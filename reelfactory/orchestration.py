@@ -22,13 +22,19 @@ DEPLOYMENT = "produce-video/produce-video"
 FINAL = {StateType.COMPLETED, StateType.FAILED, StateType.CANCELLED, StateType.CRASHED}
 
 
-def submit(brief: Brief, *, deployment: str = DEPLOYMENT) -> str:
-    """Start a produce-video run for ``brief``; return its flow run id without waiting."""
+def submit(
+    brief: Brief, *, deployment: str = DEPLOYMENT, idempotency_key: str | None = None
+) -> str:
+    """Start a produce-video run for ``brief``; return its flow run id without waiting.
+
+    With ``idempotency_key``, submitting again returns the run the first call started.
+    """
     run = run_deployment(
         name=deployment,
         parameters={"brief": brief.model_dump(mode="json")},
         timeout=0,
-        tags=[f"brand:{brief.brand}", f"brief:{brief.brief_id}"],
+        tags=[f"brand:{brief.brand}", f"brief:{brief.brief_id}", f"campaign:{brief.campaign}"],
+        idempotency_key=idempotency_key,
     )
     assert isinstance(run, FlowRun)  # the sync call of an async-dispatching function
     return str(run.id)

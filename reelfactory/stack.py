@@ -142,7 +142,12 @@ def prefect_server(settings: Settings) -> Iterator[str]:
         stop(proc)
 
 
-SERVED = ("produce-video/produce-video", "render-shots/render-shots")  # see flows/__main__.py
+# What `python -m flows` serves (flows/__main__.py).
+SERVED = (
+    "produce-video/produce-video",
+    "render-shots/render-shots",
+    "campaign-batch/campaign-batch",
+)
 
 
 def _deployment_exists(api_url: str) -> bool:
