@@ -12,6 +12,8 @@ the brief's content) and runs only the failed or missing ones.
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass, field
 from typing import Literal
 
 from prefect import flow, get_run_logger, runtime, task
@@ -25,12 +27,21 @@ from prefect.client.schemas.actions import (
 from prefect.client.schemas.objects import State, StateType
 from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectNotFound
-from prefect.states import Completed
+from prefect.states import Completed, Failed
 from pydantic import BaseModel, ConfigDict
 
 from reelfactory import db
 from reelfactory import orchestration as orch
-from reelfactory.campaign import Campaign, Variant, variants
+from reelfactory.campaign import (
+    Budget,
+    Campaign,
+    Variant,
+    budget_refusal,
+    estimate_for,
+    may_start,
+    variants,
+)
+from reelfactory.cost import Prices, prices_from
 from reelfactory.models import CostRecord, RunOutcome
 from reelfactory.settings import Settings
 
@@ -93,14 +104,55 @@ def published_briefs(brief_ids: list[str], db_url: str) -> set[str]:
         return db.published_brief_ids(session=session, brief_ids=brief_ids)
 
 
+@dataclass
+class Spend:
+    """What a campaign run's finished variants cost, against its budget (one per run)."""
+
+    budget: Budget | None
+    prices: Prices
+    spent: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def may_start(self, next_cost: float) -> bool:
+        with self.lock:
+            return may_start(self.spent, next_cost, self.budget)
+
+    def add(self, cost: CostRecord | None) -> None:
+        with self.lock:
+            self.spent += (self.prices.of(cost.gpu_s, cost.cpu_s) or 0.0) if cost else 0.0
+
+
+_SPEND: dict[str, Spend] = {}  # by campaign flow run id; its variant tasks run in this process
+
+
+def variant_cost(variant: Variant, settings: Settings) -> float:
+    """The variant's estimated price; 0 when it cannot be priced."""
+    guess = estimate_for([variant.brief], None, settings)
+    return guess.cost if guess is not None and guess.cost is not None else 0.0
+
+
 @task(name="run-variant", cache_policy=NO_CACHE)
 def run_variant(
-    variant: Variant, limit: str, campaign_run_id: str, timeout_s: int
+    variant: Variant, limit: str, campaign_run_id: str, timeout_s: int, est_cost: float
 ) -> VariantResult:
-    """One variant through produce-video; holds a campaign slot until it pauses or ends."""
+    """One variant through produce-video; holds a campaign slot until it pauses or ends.
+
+    It starts only while what the campaign's finished variants cost, plus its own estimate,
+    fits the budget; otherwise it is skipped, saying so.
+    """
     logger = get_run_logger()
     brief = variant.brief
+    spend = _SPEND.get(campaign_run_id)
     with concurrency(limit, occupy=1, strict=True):
+        if spend is not None and not spend.may_start(est_cost):
+            cap = f" of {spend.budget.amount:g}" if spend.budget else ""
+            logger.warning("%s: not started, budget reached (%.2f spent)", variant.key, spend.spent)
+            return VariantResult(
+                key=variant.key,
+                brief_id=brief.brief_id,
+                status="skipped",
+                message=f"budget reached: {spend.spent:.2f} spent{cap}",
+            )
         run_id = orch.submit(brief, idempotency_key=f"{campaign_run_id}-{brief.brief_id}")
         logger.info("%s: produce-video run %s", variant.key, run_id)
         orch.wait_for(run_id, orch.is_paused, timeout_s=timeout_s, poll_s=2)
@@ -113,6 +165,8 @@ def run_variant(
         except Exception as exc:  # the result is not readable here: the state still says how
             logger.warning("%s: result of run %s unreadable: %s", variant.key, run_id, exc)
     status = status_of(final.state_type, final.state_name)
+    if spend is not None:
+        spend.add(cost)
     logger.info("%s: %s (%s)", variant.key, status, final.state_name)
     return VariantResult(
         key=variant.key,
@@ -150,9 +204,31 @@ def campaign_batch(campaign: Campaign) -> CampaignOutcome | State:
         len(todo),
         campaign.concurrency,
     )
+    guess = estimate_for([v.brief for v in todo], campaign.budget, settings)
+    if campaign.budget and guess is None:
+        why = "no render-seconds figure for this renderer (REEL_RENDER_SECONDS_PER_OUTPUT_SECOND)"
+        return Failed(name="Over budget", message=f"cannot check the budget: {why}")
+    if guess is not None and (why := budget_refusal(guess)):
+        logger.warning("campaign %s refused: %s", campaign.id, why)
+        return Failed(name="Over budget", message=f"nothing was started: {why}")
+    if guess is not None:
+        priced = f" = {guess.cost:.2f} {guess.currency}" if guess.cost is not None else ""
+        logger.info(
+            "estimate: %.0f %s-s for %d videos%s",
+            guess.device_s,
+            guess.device.upper(),
+            guess.videos,
+            priced,
+        )
+    _SPEND[run_id] = Spend(budget=campaign.budget, prices=prices_from(settings))
     set_limit(limit_name(campaign), campaign.concurrency)
     timeout_s = settings.approval_timeout_s + 24 * 3600  # render, wait, publish
-    futures = {v.key: run_variant.submit(v, limit_name(campaign), run_id, timeout_s) for v in todo}
+    futures = {
+        v.key: run_variant.submit(
+            v, limit_name(campaign), run_id, timeout_s, variant_cost(v, settings)
+        )
+        for v in todo
+    }
     results = []
     for v in items:
         if v.brief.brief_id in done:
@@ -178,6 +254,7 @@ def campaign_batch(campaign: Campaign) -> CampaignOutcome | State:
                     message=f"{state.name}: {state.message}",
                 )
             )
+    _SPEND.pop(run_id, None)
     outcome = CampaignOutcome(campaign=campaign.id, variants=results)
     create_table_artifact(
         key=f"campaign-{campaign.id}",

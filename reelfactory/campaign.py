@@ -52,9 +52,10 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from reelfactory.brand import read_yaml
-from reelfactory.cost import Prices
+from reelfactory.cost import Prices, prices_from
 from reelfactory.errors import InputError, problems_from
 from reelfactory.models import AspectRatio, Brief, Copy, Frozen, LanguageTag, Slug
+from reelfactory.settings import Settings
 
 # Market and product ids: short slugs ("en", "de", "sunrise-blend"); they go into keys.
 AxisId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")]
@@ -577,4 +578,51 @@ def estimate(
         budget=budget,
         fits_budget=fits,
         note=note,
+    )
+
+
+def budget_refusal(est: Estimate) -> str:
+    """Why a campaign with a budget must not start, or '' when it may. Pure."""
+    if est.budget is None:
+        return ""
+    if est.fits_budget is None:
+        return f"cannot check the budget of {est.budget.amount:g} {est.budget.currency}: {est.note}"
+    if not est.fits_budget:
+        return (
+            f"estimated {est.cost:.2f} {est.currency} ({est.device_s:.0f} {est.device.upper()}-s "
+            f"for {est.videos} videos, {est.output_s:g} s of output) exceeds the budget of "
+            f"{est.budget.amount:g} {est.budget.currency}"
+        )
+    return ""
+
+
+def may_start(spent: float, next_cost: float, budget: Budget | None) -> bool:
+    """Whether one more variant may start: what finished variants spent, plus what the next
+    one is estimated to cost, stays within the budget. Pure."""
+    return budget is None or spent + next_cost <= budget.amount
+
+
+def estimate_for(
+    briefs: Sequence[Brief],
+    budget: Budget | None,
+    settings: Settings,
+    seconds_per_output_second: float | None = None,
+) -> Estimate | None:
+    """``estimate`` with the renderer, device and prices ``settings`` name; None when there
+    is no per-second figure for the renderer (given, ``REEL_RENDER_SECONDS_PER_OUTPUT_SECOND``,
+    or the renderer's default)."""
+    per_second = (
+        seconds_per_output_second
+        or settings.render_seconds_per_output_second
+        or DEFAULT_SECONDS_PER_OUTPUT_SECOND.get(settings.renderer)
+    )
+    if per_second is None:
+        return None
+    on_cpu = settings.renderer == "animatic" or settings.render_device == "cpu"
+    return estimate(
+        briefs,
+        seconds_per_output_second=per_second,
+        prices=prices_from(settings),
+        device="cpu" if on_cpu else "gpu",
+        budget=budget,
     )

@@ -145,8 +145,8 @@ def validate_campaign(
         typer.Option(
             "--seconds-per-output-second",
             min=0,
-            help="Render seconds per second of output video, for the estimate "
-            "(default: 0.5 for the animatic; a model renderer has none).",
+            help="Render seconds per second of output video, for the estimate (default: "
+            "REEL_RENDER_SECONDS_PER_OUTPUT_SECOND, else 0.5 for the animatic).",
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
@@ -154,13 +154,7 @@ def validate_campaign(
     """Expand a campaign into its briefs and check them (brand kit, formats, durations,
     ratios; no moderation). Prints what it expands to and its estimated cost. Exit 2 when
     invalid; errors name the file, the variant, the field and the value."""
-    from reelfactory.campaign import (
-        DEFAULT_SECONDS_PER_OUTPUT_SECOND,
-        estimate,
-        expand_campaign,
-        load_campaign,
-    )
-    from reelfactory.cost import Prices
+    from reelfactory.campaign import estimate_for, expand_campaign, load_campaign
 
     settings = Settings()
     try:
@@ -173,25 +167,8 @@ def validate_campaign(
         if as_json:
             typer.echo(json.dumps({"file": str(path), "valid": False, "problems": exc.problems}))
         raise fail(exc) from None
-    per_second = seconds_per_output_second
-    if per_second is None:
-        per_second = DEFAULT_SECONDS_PER_OUTPUT_SECOND.get(settings.renderer)
-    on_cpu = settings.renderer == "animatic" or settings.render_device == "cpu"
-    prices = Prices(
-        gpu_hour=settings.price_gpu_hour,
-        cpu_hour=settings.price_cpu_hour,
-        currency=settings.price_currency,
-    )
-    guess = (
-        None
-        if per_second is None
-        else estimate(
-            [v.brief for v in expanded],
-            seconds_per_output_second=per_second,
-            prices=prices,
-            device="cpu" if on_cpu else "gpu",
-            budget=campaign.budget,
-        )
+    guess = estimate_for(
+        [v.brief for v in expanded], campaign.budget, settings, seconds_per_output_second
     )
     if as_json:
         typer.echo(json.dumps(_campaign_json(path, campaign, expanded, guess, settings)))
@@ -437,6 +414,108 @@ def moderate(
             _print_report(report)
     if any(r.verdict.value != "allow" for r in reports):
         raise typer.Exit(1)
+
+
+@campaign_app.command("run")
+def run_campaign(
+    path: Annotated[Path, typer.Argument(help="Campaign YAML file.")],
+    approve_as: Annotated[
+        str | None,
+        typer.Option(help="Approve every variant as this approver (for demos and tests)."),
+    ] = None,
+) -> None:
+    """Run a campaign now through the campaign-batch deployment and report every variant.
+
+    Without PREFECT_API_URL a local Prefect server is started, as for `reel produce`."""
+    from reelfactory import orchestration as orch
+    from reelfactory.campaign import load_campaign, variants
+    from reelfactory.db import init_db
+    from reelfactory.stack import local_stack
+
+    settings = Settings()
+    try:
+        campaign = load_campaign(path)
+        items = variants(campaign, str(path))
+    except InputError as exc:
+        raise fail(exc) from None
+    err.print(f"campaign [bold]{campaign.id}[/]: {len(items)} variants")
+    init_db(settings.db_url)
+    with local_stack(settings) as stack:
+        run_id = orch.submit_campaign(campaign)
+        err.print(f"flow run: {stack.flow_run_url(run_id)}")
+        started = time.monotonic()
+        w = orch.Watched(orch.read_run(run_id))
+        while not orch.is_final(w):
+            if approve_as:
+                for approved in orch.approve_waiting(campaign.id, approve_as):
+                    err.print(f"  [{time.monotonic() - started:6.1f} s] approved {approved}")
+            time.sleep(2)
+            w = orch.Watched(orch.read_run(run_id))
+    err.print(f"{w.state_name}: {w.message}".rstrip(": "))
+    summary = _campaign_summary(run_id, campaign.id)
+    typer.echo(json.dumps({"flow_run_id": run_id, "state": w.state_name, "variants": summary}))
+    if w.state_name != "Completed":
+        raise typer.Exit(1)
+
+
+def _campaign_summary(run_id: str, campaign_id: str) -> list[dict[str, Any]]:
+    """The campaign run's summary table (one row per variant), as the UI shows it."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[UUID(run_id)]))
+        )
+    for artifact in found:
+        if artifact.key == f"campaign-{campaign_id}":
+            rows: list[dict[str, Any]] = json.loads(str(artifact.data))
+            return rows
+    return []
+
+
+@campaign_app.command("schedule")
+def schedule_campaign(
+    path: Annotated[Path, typer.Argument(help="Campaign YAML file.")],
+    cron: Annotated[
+        str | None, typer.Option(help='Cron expression, e.g. "0 6 * * 1"; default: the spec\'s.')
+    ] = None,
+    timezone: Annotated[
+        str | None, typer.Option(help="IANA time zone; default: the spec's.")
+    ] = None,
+) -> None:
+    """Create or update the campaign's schedule on the Prefect server (pause it in the UI)."""
+    from pydantic import ValidationError
+
+    from reelfactory import orchestration as orch
+    from reelfactory.campaign import Schedule, load_campaign, variants
+    from reelfactory.errors import problems_from
+
+    try:
+        campaign = load_campaign(path)
+        variants(campaign, str(path))
+        base = campaign.schedule
+        if cron is None and base is None:
+            raise InputError(str(path), ["schedule: none in the spec; pass --cron"])
+        when = Schedule(
+            cron=cron or (base.cron if base else ""),
+            timezone=timezone or (base.timezone if base else "UTC"),
+        )
+    except InputError as exc:
+        raise fail(exc) from None
+    except ValidationError as exc:  # a bad --cron or --timezone
+        raise fail(InputError(str(path), problems_from(exc, "schedule."))) from None
+    try:
+        _api_ready(Settings())
+        done = orch.schedule_campaign(campaign, when.cron, when.timezone)
+    except ReelError as exc:
+        raise fail(exc) from None
+    verb = "created" if done.created else "updated"
+    state = "active" if done.active else "paused"
+    err.print(f"schedule {verb}: {campaign.id} at '{done.cron}' ({done.timezone}), {state}")
+    typer.echo(json.dumps({"campaign": campaign.id, **done.__dict__}))
 
 
 def _api_ready(settings: Settings) -> None:

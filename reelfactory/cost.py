@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from reelfactory.models import CostRecord
 from reelfactory.render import RenderedShot
+from reelfactory.settings import Settings
 
 
 class Prices(BaseModel):
@@ -26,6 +27,14 @@ class Prices(BaseModel):
         if (gpu_s and self.gpu_hour is None) or (cpu_s and self.cpu_hour is None):
             return None
         return round(gpu_s / 3600 * (self.gpu_hour or 0) + cpu_s / 3600 * (self.cpu_hour or 0), 4)
+
+
+def prices_from(settings: Settings) -> Prices:
+    return Prices(
+        gpu_hour=settings.price_gpu_hour,
+        cpu_hour=settings.price_cpu_hour,
+        currency=settings.price_currency,
+    )
 
 
 def render_cost(shots: Iterable[RenderedShot]) -> CostRecord:

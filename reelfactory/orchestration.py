@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from prefect.client.orchestration import get_client
@@ -17,6 +18,9 @@ from prefect.deployments import run_deployment
 from prefect.flow_runs import resume_flow_run
 
 from reelfactory.models import Brief
+
+if TYPE_CHECKING:
+    from reelfactory.campaign import Campaign
 
 DEPLOYMENT = "produce-video/produce-video"
 FINAL = {StateType.COMPLETED, StateType.FAILED, StateType.CANCELLED, StateType.CRASHED}
@@ -156,3 +160,69 @@ def pause_key(w: Watched) -> str | None:
 def paused_again(w: Watched, previous_key: str | None) -> bool:
     """True once the run is paused on a different pause than ``previous_key`` (re-asked)."""
     return is_paused(w) and pause_key(w) != previous_key
+
+
+CAMPAIGN_DEPLOYMENT = "campaign-batch/campaign-batch"
+
+
+def submit_campaign(campaign: Campaign, *, deployment: str = CAMPAIGN_DEPLOYMENT) -> str:
+    """Start a campaign-batch run; return its flow run id without waiting."""
+    run = run_deployment(
+        name=deployment,
+        parameters={"campaign": campaign.model_dump(mode="json", by_alias=True)},
+        timeout=0,
+        tags=[f"brand:{campaign.brand}", f"campaign-run:{campaign.id}"],
+    )
+    assert isinstance(run, FlowRun)
+    return str(run.id)
+
+
+def approve_waiting(campaign_id: str, approver: str) -> list[str]:
+    """Approve every variant run of ``campaign_id`` waiting for brand approval (not review)."""
+    done = []
+    for run in waiting_runs():
+        key = run.state.state_details.pause_key if run.state else None
+        if f"campaign:{campaign_id}" in run.tags and (key or "").startswith("approval-"):
+            resume(str(run.id), approver=approver, decision="approve")
+            done.append(str(run.id))
+    return done
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    schedule_id: str
+    created: bool
+    cron: str
+    timezone: str
+    active: bool
+
+
+def schedule_campaign(
+    campaign: Campaign, cron: str, timezone: str, *, deployment: str = CAMPAIGN_DEPLOYMENT
+) -> Scheduled:
+    """Create, or update in place, the campaign's cron schedule on the campaign-batch
+    deployment (one schedule per campaign, slug ``campaign-<id>``, carrying the campaign as
+    its parameters). An existing schedule keeps its active/paused switch from the UI."""
+    from prefect.client.schemas.actions import DeploymentScheduleCreate
+    from prefect.client.schemas.schedules import CronSchedule
+
+    slug = f"campaign-{campaign.id}"
+    params = {"campaign": campaign.model_dump(mode="json", by_alias=True)}
+    cron_schedule = CronSchedule(cron=cron, timezone=timezone)
+    with get_client(sync_client=True) as client:
+        target = client.read_deployment_by_name(deployment)
+        existing = [s for s in client.read_deployment_schedules(target.id) if s.slug == slug]
+        if existing:
+            client.update_deployment_schedule(
+                target.id, existing[0].id, schedule=cron_schedule, parameters=params
+            )
+            return Scheduled(str(existing[0].id), False, cron, timezone, existing[0].active)
+        [made] = client.create_deployment_schedules(
+            target.id,
+            [
+                DeploymentScheduleCreate(
+                    schedule=cron_schedule, active=True, parameters=params, slug=slug
+                )
+            ],
+        )
+        return Scheduled(str(made.id), True, cron, timezone, made.active)

@@ -119,6 +119,12 @@ class Settings(BaseSettings):
     price_gpu_hour: float | None = Field(default=None, ge=0, description="Per GPU-hour.")
     price_cpu_hour: float | None = Field(default=None, ge=0, description="Per CPU-hour.")
     price_currency: str = Field(default="USD", min_length=1, max_length=8)
+    render_seconds_per_output_second: float | None = Field(
+        default=None,
+        gt=0,
+        description="Measured render seconds per second of finished video, for campaign "
+        "estimates with a model renderer (the animatic's default is 0.5 CPU-s).",
+    )
 
     # Provenance (C2PA). Without a key and chain, `reel` makes a local development CA under
     # data_dir/c2pa on first use and says so: files it signs verify as valid but untrusted

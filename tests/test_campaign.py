@@ -504,3 +504,22 @@ def test_cli_missing_file(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(app, ["campaign", "validate", str(tmp_path / "nope.yaml")])
     assert result.exit_code == 2
     assert "nope.yaml: file not found" in result.output
+
+
+def test_the_budget_refuses_up_front_with_the_numbers_and_bounds_each_start() -> None:
+    from reelfactory.campaign import Budget, budget_refusal, may_start
+
+    briefs = [Brief.model_validate(brief_data(duration_s=15, aspect_ratios=["16:9", "1:1"]))]
+    prices = Prices(cpu_hour=36.0)  # 0.01 per CPU-second
+    over = estimate(briefs, seconds_per_output_second=0.5, prices=prices, budget=Budget(amount=0.1))
+    assert budget_refusal(over) == (
+        "estimated 0.15 USD (15 CPU-s for 2 videos, 30 s of output) exceeds the budget of 0.1 USD"
+    )
+    fits = estimate(briefs, seconds_per_output_second=0.5, prices=prices, budget=Budget(amount=1))
+    assert budget_refusal(fits) == ""
+    unpriced = estimate(
+        briefs, seconds_per_output_second=0.5, prices=Prices(), budget=Budget(amount=1)
+    )
+    assert budget_refusal(unpriced).startswith("cannot check the budget of 1 USD: unpriced")
+    assert may_start(0.8, 0.15, Budget(amount=1)) and not may_start(0.9, 0.15, Budget(amount=1))
+    assert may_start(1e9, 1e9, None)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,7 @@ def lane(
         "REEL_FRAME_CLASSIFIER_MODEL": str(tiny_frame_classifier(root / "frame-classifier")),
         "REEL_FRAME_CLASSIFIER_LABELS": json.dumps({FRAME_LABEL: "weapons"}),
         "REEL_MODEL_REGISTRY": str(tiny_model_registry(root / "models")),
+        "REEL_PRICE_CPU_HOUR": "3.6",  # 0.001 per CPU-second: costs and budgets are priced
         "REEL_RENDER_SHORT_EDGE": str(TEST_SHORT_EDGE),
         "REEL_APPROVAL_POLL_S": "1",
         "REEL_S3_ENDPOINT_URL": s3_endpoint,
@@ -148,11 +150,14 @@ def lane(
         for key, value in env.items():
             mp.setenv(key, value)
         settings = Settings()
-    with (
-        prefect_server(settings) as api_url,
-        served_flows(settings, api_url, extra_env=env),
-        temporary_settings(updates={PREFECT_API_URL: api_url}),
-    ):
+    with ExitStack() as stack:
+        with pytest.MonkeyPatch.context() as mp:
+            # The server's scheduler looks for due runs every 5 s, not 60: a campaign
+            # scheduled every minute gets its run within the test's patience.
+            mp.setenv("PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS", "5")
+            api_url = stack.enter_context(prefect_server(settings))
+        stack.enter_context(served_flows(settings, api_url, extra_env=env))
+        stack.enter_context(temporary_settings(updates={PREFECT_API_URL: api_url}))
         yield Lane(
             settings=settings,
             api_url=api_url,
