@@ -10,7 +10,7 @@ import yaml
 
 from flows.produce_video import DEPLOYMENT_NAME, FLOW_NAME
 from flows.render_shots import FLOW_NAME as RENDER_FLOW
-from reelfactory.orchestration import DEPLOYMENT
+from reelfactory.orchestration import CAMPAIGN_DEPLOYMENT, DEPLOYMENT
 from reelfactory.settings import PROJECT_ROOT
 
 INFRA = PROJECT_ROOT / "infra"
@@ -26,12 +26,15 @@ def deployed(deployment: dict[str, Any]) -> str:
 
 def test_prefect_yaml_deploys_the_flow_clients_start_by_name() -> None:
     spec = yaml.safe_load((INFRA / "prefect.yaml").read_text())
-    produce, render = spec["deployments"]
+    produce, render, campaign = spec["deployments"]
     assert deployed(produce) == DEPLOYMENT == f"{FLOW_NAME}/{DEPLOYMENT_NAME}"
     assert produce["work_pool"]["name"] == "cpu"
     # The render pool: what REEL_RENDER_DEPLOYMENT names in production.
     assert deployed(render) == f"{RENDER_FLOW}/gpu"
     assert render["work_pool"]["name"] == "gpu"
+    # Campaigns: the name `reel campaign run` and `reel campaign schedule` address.
+    assert deployed(campaign) == CAMPAIGN_DEPLOYMENT
+    assert campaign["schedules"] is None  # redeploying keeps the campaigns' own schedules
 
 
 def test_compose_wires_the_worker_to_the_server_and_postgres() -> None:
