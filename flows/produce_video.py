@@ -193,7 +193,7 @@ def wait_for_approval(
             return decision
         approved_by.append(decision.approver)
         if len(approved_by) >= plan.kit.approval.required_approvals:
-            return decision
+            return decision.model_copy(update={"approved_by": approved_by})
 
 
 def wait_for_review(ask: Asking, report: ModerationReport, step: str) -> ApprovalDecision:

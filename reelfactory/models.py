@@ -882,6 +882,14 @@ class ApprovalDecision(Frozen):
     accepted: bool = Field(description="False when the attempt was refused (not allowed, ...).")
     reason: str = ""
     decided_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    approved_by: list[str] = Field(
+        default_factory=list,
+        description="Every distinct approver of this version, in order (N required approvals).",
+    )
+
+    @property
+    def approvers(self) -> list[str]:
+        return self.approved_by or [self.approver]
 
 
 # --------------------------------------------------------------------------- publishing
@@ -903,7 +911,8 @@ class ManifestFile(Frozen):
 
 class ApprovalRef(Frozen):
     flow_run_id: str
-    approver: str
+    approver: str = Field(description="Who gave the approval that completed the sign-off.")
+    approvers: list[str] = Field(default_factory=list, description="Every distinct approver.")
     decided_at: datetime
     notes: str = ""
 

@@ -513,7 +513,7 @@ def plan_version(
         "brand": brief.brand,
         "campaign": brief.campaign,
         "version": str(version),
-        "approved-by": decision.approver,
+        "approved-by": ",".join(decision.approvers),
         "flow-run-id": decision.flow_run_id,
         "c2pa": c2pa,
     }
@@ -571,6 +571,7 @@ def plan_version(
         approval=ApprovalRef(
             flow_run_id=decision.flow_run_id,
             approver=decision.approver,
+            approvers=decision.approvers,
             decided_at=decision.decided_at,
             notes=decision.notes,
         ),

@@ -35,6 +35,7 @@ def production_assertion(
         "approval": {
             "flow_run_id": decision.flow_run_id,
             "approver": decision.approver,
+            "approvers": decision.approvers,
             "decided_at": decision.decided_at.isoformat(),
         },
     }

@@ -66,6 +66,13 @@ def test_two_distinct_approvers_must_approve(lane: Lane, s3: S3Client, webhook: 
     assert (posted["brand"], posted["brief_id"]) == (TWO_APPROVERS_KIT, "e2e-two-approvals")
     assert posted["required_approvals"] == 2
 
+    # Input the form's schema does not allow (prefect#12279) is refused by the server before
+    # the flow sees it: the run keeps waiting on the same pause, nothing is audited.
+    with pytest.raises(RuntimeError, match=r"Cannot resume this run: .*'maybe'"):
+        orch.resume(run_id, approver=MAYA, decision="maybe")
+    assert orch.pause_key(orch.Watched(orch.read_run(run_id))) == "approval-1"
+    assert audit(lane, run_id) == []
+
     code, out = cli(lane, "approvals", "--json")
     assert code == 0
     [listed] = [json.loads(line) for line in out.splitlines() if run_id in line]
@@ -85,6 +92,11 @@ def test_two_distinct_approvers_must_approve(lane: Lane, s3: S3Client, webhook: 
     assert code == 0, out
     assert json.loads(out)["state"] == "Completed"
     assert keys_in(s3, lane.bucket, prefix)
+    # The published manifest names both approvers, in the order they signed off.
+    [manifest_key] = [k for k in keys_in(s3, lane.bucket, prefix) if k.endswith("manifest.json")]
+    manifest = json.loads(s3.get_object(Bucket=lane.bucket, Key=manifest_key)["Body"].read())
+    assert manifest["approval"]["approvers"] == [MAYA, LI]
+    assert manifest["approval"]["approver"] == LI
     assert audit(lane, run_id) == [
         (MAYA, "approve", True),
         (MAYA, None, False),  # refused attempts record no decision
