@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from prefect import flow, get_run_logger, runtime
@@ -41,12 +42,13 @@ from reelfactory.models import (
     RunOutcome,
     ShotList,
     Verdict,
+    VideoRecord,
 )
 from reelfactory.moderation.review import describe_for_reviewer, evaluate_review
 from reelfactory.render import RenderedShot, RenderRequest, render_size, requests_for
 from reelfactory.revision import changed_only, describe_revision, revise
 from reelfactory.settings import Settings
-from tasks.approve import expired, notify_waiting, record_decision
+from tasks.approve import expired, notify_waiting, record_decision, record_video
 from tasks.assemble import assemble_cut
 from tasks.moderate import moderate_frames, moderate_revision, publish_moderation_report
 from tasks.plan import plan_brief, prepare_database
@@ -97,6 +99,35 @@ class Asking:
     flow_run_id: str
     settings: Settings
     attempts: Counter[str] = field(default_factory=Counter)
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # What the run has done so far, for its cost record.
+    cost: CostRecord = field(default_factory=CostRecord)
+    version: int = 1
+    decided_at: datetime | None = None
+
+    def record(self, result: RunOutcome | State) -> None:
+        """Write the run's cost record: how it ended, its versions and what they cost."""
+        outcome = result if isinstance(result, RunOutcome) else result.data
+        if not isinstance(outcome, RunOutcome):
+            return
+        brief = self.plan.brief
+        record_video(
+            VideoRecord(
+                flow_run_id=self.flow_run_id,
+                brief_id=brief.brief_id,
+                brand=brief.brand,
+                campaign=brief.campaign,
+                status=outcome.status,
+                versions=self.version,
+                submitted_at=self.started_at,
+                decided_at=self.decided_at,
+                finished_at=datetime.now(UTC),
+                cost=self.cost,
+                priced=self.prices.of(self.cost.gpu_s, self.cost.cpu_s),
+                currency=self.prices.currency,
+            ),
+            self.settings.db_url,
+        )
 
     @property
     def timeout_s(self) -> int:
@@ -243,6 +274,7 @@ def cleared(ask: Asking, report: ModerationReport, step: str) -> str:
 @flow(name=FLOW_NAME, log_prints=False, persist_result=True)
 def produce_video(brief: Brief) -> RunOutcome | State:
     """Expand, moderate, render, check frames, assemble, wait for approval, publish."""
+    started_at = datetime.now(UTC)  # the turnaround clock: run start to final sign-off
     settings = Settings()
     logger = get_run_logger()
     flow_run_id = str(runtime.flow_run.id)
@@ -263,7 +295,10 @@ def produce_video(brief: Brief) -> RunOutcome | State:
     # An expired wait raises ApprovalExpired: Prefect fails a run whose pause timed out
     # ("The flow was paused and never resumed."), so the audit row and the artifact written
     # by `expired` are what say so.
-    return produce(Asking(plan, flow_run_id, settings))
+    ask = Asking(plan, flow_run_id, settings, started_at=started_at)
+    result = produce(ask)
+    ask.record(result)
+    return result
 
 
 def produce(ask: Asking) -> RunOutcome | State:
@@ -279,12 +314,14 @@ def produce(ask: Asking) -> RunOutcome | State:
     while True:
         cuts, output, version_cost = render_and_check(ask, shot_list, version)
         cost = cost + version_cost
+        ask.cost, ask.version = cost, version
         if why := cleared(ask, output, "review:output"):
             return blocked(brief, why)
         staged = [stage_cut(cut, brief, ask.flow_run_id, settings, version) for cut in cuts]
         link_previews(staged, brief.brief_id, version)
         report = plan.report.merged(output, subject=brief.brief_id)
         decision = wait_for_approval(ask, shot_list, staged, report, version, history, cost)
+        ask.decided_at = decision.decided_at
         if decision.decision is Decision.REJECT:
             logger.info("rejected by %s: %s", decision.approver, decision.notes or "(no notes)")
             return Completed(

@@ -27,6 +27,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 brand_kits_app = typer.Typer(no_args_is_help=True, help="Brand kit tools.")
 app.add_typer(brand_kits_app, name="brand-kits")
 campaign_app = typer.Typer(no_args_is_help=True, help="Campaigns: many briefs from one spec.")
+report_app = typer.Typer(no_args_is_help=True, help="Cost and ROI reports from recorded runs.")
+app.add_typer(report_app, name="report")
 app.add_typer(campaign_app, name="campaign")
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -516,6 +518,90 @@ def schedule_campaign(
     state = "active" if done.active else "paused"
     err.print(f"schedule {verb}: {campaign.id} at '{done.cron}' ({done.timezone}), {state}")
     typer.echo(json.dumps({"campaign": campaign.id, **done.__dict__}))
+
+
+@report_app.command("campaign")
+def report_campaign(
+    name: Annotated[str, typer.Argument(help="Campaign id.")],
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout.")] = False,
+) -> None:
+    """Every recorded run of a campaign: status, versions, seconds, cost, turnaround."""
+    import csv
+    import sys
+
+    from reelfactory import db
+    from reelfactory.report import campaign_rows, roi
+
+    settings = Settings()
+    db.init_db(settings.db_url)
+    with db.session_for(settings.db_url) as session:
+        records = db.videos(session=session, campaign=name)
+    if not records:
+        raise fail(ReelError(f"campaign {name!r}: no recorded runs"), code=1)
+    rows = campaign_rows(records)
+    if as_csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return
+    for row in rows:
+        err.print(
+            f"{row['brief_id']}  {row['status']:9}  v{row['versions']}  "
+            f"{row['renders']} rendered / {row['reused']} reused  "
+            f"{row['cpu_s']:.1f} CPU-s {row['gpu_s']:.1f} GPU-s  {row['cost']} {row['currency']}"
+        )
+    [total] = [r for r in roi(records) if r.brand == "all"]
+    typer.echo(json.dumps({"campaign": name, "runs": rows, "total": total.model_dump(mode="json")}))
+
+
+@report_app.command("roi")
+def report_roi(
+    since: Annotated[
+        str, typer.Option(help="Runs finished on or after this date (YYYY-MM-DD, UTC).")
+    ],
+    traditional_cost: Annotated[
+        float | None,
+        typer.Option(min=0, help="What one video costs you the traditional way, to compare."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+) -> None:
+    """Videos produced, total and per-video cost, cache savings, approval turnaround and
+    rejection rate per brand since a date."""
+    from datetime import UTC, datetime
+
+    from reelfactory import db
+    from reelfactory.report import roi
+
+    try:
+        start = datetime.strptime(since, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise fail(InputError("report roi", [f"since: not a YYYY-MM-DD date: {since!r}"])) from None
+    settings = Settings()
+    db.init_db(settings.db_url)
+    with db.session_for(settings.db_url) as session:
+        records = db.videos(session=session, since=start)
+    figures = roi(records, traditional_cost)
+    if as_json:
+        typer.echo(
+            json.dumps({"since": since, "brands": [f.model_dump(mode="json") for f in figures]})
+        )
+        return
+    if not figures:
+        err.print(f"no recorded runs since {since}")
+    for f in figures:
+        cost = f"{f.total_cost:.2f} {f.currency}" if f.total_cost is not None else "unpriced"
+        per = f" ({f.per_video_cost:.2f} a video)" if f.per_video_cost is not None else ""
+        turn = f"{f.median_turnaround_s / 3600:.1f} h" if f.median_turnaround_s is not None else "-"
+        rate = f"{f.rejection_rate:.0%}" if f.rejection_rate is not None else "-"
+        saving = (
+            f"; {f.saving:.2f} saved against the traditional cost" if f.saving is not None else ""
+        )
+        saved_s = f.cost.saved_cpu_s + f.cost.saved_gpu_s
+        err.print(
+            f"{f.brand}: {f.published} videos, {cost}{per}; {f.cost.cpu_s:.0f} CPU-s, "
+            f"{f.cost.gpu_s:.0f} GPU-s; cache saved {saved_s:.0f} s ({f.cost.reused} shots); "
+            f"median approval {turn}; rejected {rate}{saving}"
+        )
 
 
 def _api_ready(settings: Settings) -> None:

@@ -1,4 +1,4 @@
-"""Our own records: publications and the approval audit trail.
+"""Our own records: publications, the approval audit trail, and what each video cost.
 
 SQLite in the data directory by default; PostgreSQL by URL (``REEL_DB_URL``). The schema
 is owned by alembic (``reelfactory/migrations``); ``init_db`` upgrades to head.
@@ -9,14 +9,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
 from sqlalchemy import Engine, UniqueConstraint
 from sqlmodel import Field, Session, SQLModel, create_engine, select
 
-from reelfactory.models import ApprovalDecision, Publication
+from reelfactory.models import ApprovalDecision, CostRecord, Publication, VideoRecord
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -64,6 +64,66 @@ class ApprovalAuditRow(SQLModel, table=True):
     notes: str = ""
     changes: str = Field(default="", description="JSON: shot number -> requested direction.")
     decided_at: datetime
+
+
+class VideoRow(SQLModel, table=True):
+    """What each produce-video run cost and how it ended (cost and ROI reports)."""
+
+    __tablename__ = "video"
+
+    id: int | None = Field(default=None, primary_key=True)
+    flow_run_id: str = Field(unique=True)
+    brief_id: str = Field(index=True)
+    brand: str = Field(index=True)
+    campaign: str = Field(index=True)
+    status: str
+    versions: int = 1
+    submitted_at: datetime
+    decided_at: datetime | None = None
+    finished_at: datetime = Field(index=True)
+    renders: int = 0
+    reused: int = 0
+    gpu_s: float = 0.0
+    cpu_s: float = 0.0
+    saved_gpu_s: float = 0.0
+    saved_cpu_s: float = 0.0
+    priced: float | None = None
+    currency: str = "USD"
+
+    def record(self) -> VideoRecord:
+        times = {k: _utc(getattr(self, k)) for k in ("submitted_at", "decided_at", "finished_at")}
+        return VideoRecord(
+            **self.model_dump(
+                exclude={
+                    "id",
+                    "renders",
+                    "reused",
+                    "gpu_s",
+                    "cpu_s",
+                    "saved_gpu_s",
+                    "saved_cpu_s",
+                    *times,
+                }
+            ),
+            **times,
+            cost=CostRecord(
+                renders=self.renders,
+                reused=self.reused,
+                gpu_s=self.gpu_s,
+                cpu_s=self.cpu_s,
+                saved_gpu_s=self.saved_gpu_s,
+                saved_cpu_s=self.saved_cpu_s,
+            ),
+        )
+
+
+def _as_utc(at: datetime) -> datetime:
+    """SQLite hands datetimes back naive; every time we store is UTC."""
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def _utc(at: datetime | None) -> datetime | None:
+    return None if at is None else _as_utc(at)
 
 
 @cache
@@ -155,6 +215,50 @@ def published_brief_ids(*, session: Session, brief_ids: list[str]) -> set[str]:
         PublicationRow.brief_id.in_(brief_ids)  # type: ignore[attr-defined]
     )
     return set(session.exec(stmt))
+
+
+def record_video(*, session: Session, video: VideoRecord) -> VideoRow:
+    """Insert once per run: a retried step finds its row again."""
+    existing = session.exec(
+        select(VideoRow).where(VideoRow.flow_run_id == video.flow_run_id)
+    ).first()
+    if existing is not None:
+        return existing
+    cost = video.cost
+    row = VideoRow(
+        **video.model_dump(exclude={"cost", "submitted_at", "decided_at", "finished_at"}),
+        submitted_at=_as_utc(video.submitted_at),
+        decided_at=_utc(video.decided_at),
+        finished_at=_as_utc(video.finished_at),
+        renders=cost.renders,
+        reused=cost.reused,
+        gpu_s=cost.gpu_s,
+        cpu_s=cost.cpu_s,
+        saved_gpu_s=cost.saved_gpu_s,
+        saved_cpu_s=cost.saved_cpu_s,
+    )
+    session.add(row)
+    session.commit()
+    session.refresh(row)
+    return row
+
+
+def videos(
+    *,
+    session: Session,
+    campaign: str | None = None,
+    brand: str | None = None,
+    since: datetime | None = None,
+) -> list[VideoRecord]:
+    """Recorded runs, oldest first, filtered by campaign, brand and finish time."""
+    stmt = select(VideoRow)
+    if campaign:
+        stmt = stmt.where(VideoRow.campaign == campaign)
+    if brand:
+        stmt = stmt.where(VideoRow.brand == brand)
+    if since:
+        stmt = stmt.where(VideoRow.finished_at >= _as_utc(since))
+    return [row.record() for row in session.exec(stmt.order_by(VideoRow.id))]  # type: ignore[arg-type]
 
 
 def publications_for_run(*, session: Session, flow_run_id: str) -> list[PublicationRow]:

@@ -989,6 +989,23 @@ class CostRecord(Frozen):
         )
 
 
+class VideoRecord(Frozen):
+    """One produce-video run, as cost and ROI reports read it."""
+
+    flow_run_id: str
+    brief_id: str
+    brand: str
+    campaign: str
+    status: Literal["published", "rejected", "blocked"]
+    versions: int = Field(default=1, ge=1)
+    submitted_at: datetime = Field(description="When the run started.")
+    decided_at: datetime | None = Field(default=None, description="The final sign-off.")
+    finished_at: datetime
+    cost: CostRecord = Field(default_factory=CostRecord)
+    priced: float | None = Field(default=None, description="cost at the prices then set")
+    currency: str = "USD"
+
+
 class RunOutcome(Frozen):
     """What a produce-video run ended with."""
 

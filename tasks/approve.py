@@ -13,7 +13,7 @@ from prefect.settings import PREFECT_UI_URL
 from reelfactory import db
 from reelfactory.approval import waiting_payload
 from reelfactory.intake import Plan
-from reelfactory.models import ApprovalDecision
+from reelfactory.models import ApprovalDecision, VideoRecord
 from reelfactory.settings import Settings
 
 WEBHOOK_TIMEOUT_S = 5.0
@@ -24,6 +24,13 @@ def record_decision(decision: ApprovalDecision, db_url: str) -> None:
     """Write one audit row per approval attempt, refused ones included."""
     with db.session_for(db_url) as session:
         db.record_decision(session=session, decision=decision)
+
+
+@task(name="record-video", retries=3, retry_delay_seconds=[1, 3, 10], cache_policy=NO_CACHE)
+def record_video(video: VideoRecord, db_url: str) -> None:
+    """One row per finished run: how it ended and what it cost (cost and ROI reports)."""
+    with db.session_for(db_url) as session:
+        db.record_video(session=session, video=video)
 
 
 @task(name="notify-waiting", cache_policy=NO_CACHE)  # every wait is news

@@ -120,6 +120,14 @@ def test_approved_brief_is_published_to_s3(lane: Lane, s3: S3Client, tmp_path: P
     assert credentials.production is not None
     assert credentials.production["approval"]["approver"] == APPROVER
     assert credentials.production["brief_id"] == brief.brief_id
+    assert credentials.production["approval"]["approvers"] == [APPROVER]
+    # The run's cost record, for cost and ROI reports: 3 animatic shots on CPU, priced.
+    with db.session_for(lane.settings.db_url) as session:
+        [record] = [v for v in db.videos(session=session) if v.flow_run_id == run_id]
+    assert (record.status, record.versions, record.brand) == ("published", 1, "aurora-coffee")
+    assert record.cost.renders + record.cost.reused == 3 and record.cost.cpu_s > 0
+    assert record.priced == pytest.approx(record.cost.cpu_s * 0.001, abs=1e-3)
+    assert record.decided_at is not None and record.submitted_at < record.decided_at
     edl = s3.get_object(Bucket=lane.bucket, Key=key.replace(".mp4", ".otio"))["Body"].read()
     clips = list(otio.adapters.read_from_string(edl.decode(), "otio_json").find_clips())
     assert [c.name for c in clips] == ["intro", "shot 1", "shot 2", "shot 3", "end-card"]
