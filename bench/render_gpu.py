@@ -27,13 +27,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.tiny_pipelines
 
 import torch
-import yaml
 
 from reelfactory.brand import load_brand_kit
 from reelfactory.models import AspectRatio, Shot, ShotDirection
@@ -50,22 +48,11 @@ PROMPT = (
 
 
 def tiny_registry(folder: Path) -> Path:
-    from tests.tiny_pipelines import build_tiny_pipeline
+    from tests.tiny_pipelines import build_tiny_pipeline, registry_entry, write_registry
 
     weights = build_tiny_pipeline("wan", folder / "wan")
-    entry = {
-        "pipeline": "WanPipeline",
-        "source": str(weights),
-        "dtype": "float32",
-        "steps": 4,
-        "guidance": 5.0,
-        "fps": 8,
-        "frames": {"min": 5, "max": 33, "step": 4},
-        "sizes": {"16:9": [64, 32]},
-    }
-    path = folder / "models.yaml"
-    path.write_text(yaml.safe_dump({"models": {"tiny-wan": entry}}))
-    return path
+    entry = registry_entry("wan", weights, steps=4)
+    return write_registry(folder / "models.yaml", {"tiny-wan": entry})
 
 
 def shot_request(renderer: DiffusersRenderer, seconds: float) -> RenderRequest:
@@ -105,21 +92,8 @@ def shot_request(renderer: DiffusersRenderer, seconds: float) -> RenderRequest:
 
 def bare_call(renderer: DiffusersRenderer, request: RenderRequest) -> float:
     """The warm pipeline called directly, with the backend's own arguments."""
-    spec, shot = renderer.spec, request.shot
-    pipe, _ = renderer.pool.get(spec, renderer.device, renderer.revision)
-    kwargs: dict[str, Any] = {
-        "prompt": request.prompt,
-        "negative_prompt": shot.negative_prompt,
-        "width": request.width,
-        "height": request.height,
-        "num_frames": renderer.check(request),
-        "num_inference_steps": spec.steps,
-        "guidance_scale": spec.guidance,
-        "generator": torch.Generator("cpu").manual_seed(shot.seed),
-        "output_type": "np",
-    }
-    if spec.max_sequence_length:
-        kwargs["max_sequence_length"] = spec.max_sequence_length
+    pipe, _ = renderer.pool.get(renderer.spec, renderer.device, renderer.revision)
+    kwargs = renderer.call_kwargs(request, renderer.check(request))
     started = time.perf_counter()
     with torch.inference_mode():
         pipe(**kwargs)

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 from reelfactory.errors import InputError
 from reelfactory.models import BrandKit
@@ -22,38 +21,9 @@ from reelfactory.settings import Settings
 from reelfactory.storage import LocalAssetStore
 from tests.media_checks import frame_at, probe
 from tests.test_render import request
-from tests.tiny_pipelines import build_tiny_pipeline
+from tests.tiny_pipelines import build_tiny_pipeline, registry_entry, write_registry
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
-
-
-def registry_file(folder: Path, wan: Path, ltx: Path) -> Path:
-    """Two tiny models in the registry's YAML shape, as an operator would add them."""
-    entries = {
-        "tiny-wan": {
-            "pipeline": "WanPipeline",
-            "source": str(wan),
-            "dtype": "float32",
-            "steps": 2,
-            "guidance": 5.0,  # > 1: classifier-free guidance, so the negative prompt is used
-            "fps": 8,
-            "frames": {"min": 5, "max": 33, "step": 4},
-            "sizes": {"16:9": [64, 32], "9:16": [32, 64], "1:1": [32, 32]},
-        },
-        "tiny-ltx": {
-            "pipeline": "LTXPipeline",
-            "source": str(ltx),
-            "dtype": "float32",
-            "steps": 2,
-            "guidance": 3.0,
-            "fps": 12,
-            "frames": {"min": 9, "max": 33, "step": 8},
-            "sizes": {"16:9": [64, 32], "1:1": [32, 32]},
-        },
-    }
-    path = folder / "models.yaml"
-    path.write_text(yaml.safe_dump({"models": entries}))
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +31,8 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("tiny-models")
     wan = build_tiny_pipeline("wan", root / "wan")
     ltx = build_tiny_pipeline("ltx", root / "ltx")
-    return registry_file(root, wan, ltx)
+    entries = {"tiny-wan": registry_entry("wan", wan), "tiny-ltx": registry_entry("ltx", ltx)}
+    return write_registry(root / "models.yaml", entries)
 
 
 def settings_for(models: Path, tmp_path: Path, warm: int = 2) -> Settings:

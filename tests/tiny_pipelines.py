@@ -192,3 +192,42 @@ def build_tiny_pipeline(kind: Kind, out_dir: Path) -> Path:
             component.eval()
     pipe.save_pretrained(out_dir)
     return out_dir
+
+
+_ENTRIES: dict[Kind, dict[str, Any]] = {
+    "wan": {
+        "pipeline": "WanPipeline",
+        "guidance": 5.0,  # > 1: classifier-free guidance, so the negative prompt is used
+        "fps": 8,
+        "frames": {"min": 5, "max": 33, "step": 4},
+        "sizes": {"16:9": [64, 32], "9:16": [32, 64], "1:1": [32, 32]},
+    },
+    "ltx": {
+        "pipeline": "LTXPipeline",
+        "guidance": 3.0,
+        "fps": 12,
+        "frames": {"min": 9, "max": 33, "step": 8},
+        "sizes": {"16:9": [64, 32], "1:1": [32, 32]},
+    },
+    "cogvideox": {
+        "pipeline": "CogVideoXPipeline",
+        "guidance": 6.0,
+        "fps": 8,
+        "frames": {"min": 9, "max": 9},
+        "sizes": {"16:9": [64, 32]},
+    },
+}
+
+
+def registry_entry(kind: Kind, weights: Path, **changes: Any) -> dict[str, Any]:
+    """A model registry entry (``reelfactory/data/models.yaml`` shape) for a saved tiny
+    pipeline: float32, 2 steps, sizes and frame counts the tiny model makes cheaply."""
+    return {**_ENTRIES[kind], "source": str(weights), "dtype": "float32", "steps": 2, **changes}
+
+
+def write_registry(path: Path, entries: dict[str, dict[str, Any]]) -> Path:
+    """Write ``entries`` as a registry file for ``REEL_MODEL_REGISTRY``; return its path."""
+    import yaml
+
+    path.write_text(yaml.safe_dump({"models": entries}))
+    return path

@@ -244,9 +244,8 @@ class DiffusersRenderer:
             peak_vram_bytes=peak,
         )
 
-    def _generate(
-        self, pipe: Any, request: RenderRequest, count: int
-    ) -> tuple[NDArray[np.uint8], float, int | None]:
+    def call_kwargs(self, request: RenderRequest, count: int) -> dict[str, Any]:
+        """The pipeline call for ``request``: ``count`` frames, the registry's steps/guidance."""
         spec, shot = self.spec, request.shot
         kwargs: dict[str, Any] = {
             "prompt": request.prompt,
@@ -262,6 +261,13 @@ class DiffusersRenderer:
         }
         if spec.max_sequence_length:
             kwargs["max_sequence_length"] = spec.max_sequence_length
+        return kwargs
+
+    def _generate(
+        self, pipe: Any, request: RenderRequest, count: int
+    ) -> tuple[NDArray[np.uint8], float, int | None]:
+        spec, shot = self.spec, request.shot
+        kwargs = self.call_kwargs(request, count)
         on_gpu = self.device == "cuda"
         if on_gpu:
             torch.cuda.reset_peak_memory_stats()

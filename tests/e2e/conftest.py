@@ -55,22 +55,10 @@ TINY_MODEL = "tiny-wan"  # a randomly initialised Wan pipeline, loaded by the re
 
 def tiny_model_registry(root: Path) -> Path:
     """A registry with one tiny Wan model saved under ``root``, for the render pool's tests."""
-    from tests.tiny_pipelines import build_tiny_pipeline
+    from tests.tiny_pipelines import build_tiny_pipeline, registry_entry, write_registry
 
     weights = build_tiny_pipeline("wan", root / "wan")
-    entry = {
-        "pipeline": "WanPipeline",
-        "source": str(weights),
-        "dtype": "float32",
-        "steps": 2,
-        "guidance": 5.0,
-        "fps": 8,
-        "frames": {"min": 5, "max": 33, "step": 4},
-        "sizes": {"16:9": [64, 32], "9:16": [32, 64], "1:1": [32, 32]},
-    }
-    path = root / "models.yaml"
-    path.write_text(yaml.safe_dump({"models": {TINY_MODEL: entry}}))
-    return path
+    return write_registry(root / "models.yaml", {TINY_MODEL: registry_entry("wan", weights)})
 
 
 def lane_brand_kits(path: Path, webhook_url: str) -> Path:
