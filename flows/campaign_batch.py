@@ -42,7 +42,7 @@ from reelfactory.campaign import (
     variants,
 )
 from reelfactory.cost import Prices, prices_from
-from reelfactory.models import CostRecord, RunOutcome
+from reelfactory.models import CostRecord
 from reelfactory.settings import Settings
 
 FLOW_NAME = "campaign-batch"
@@ -133,7 +133,12 @@ def variant_cost(variant: Variant, settings: Settings) -> float:
 
 @task(name="run-variant", cache_policy=NO_CACHE)
 def run_variant(
-    variant: Variant, limit: str, campaign_run_id: str, timeout_s: int, est_cost: float
+    variant: Variant,
+    limit: str,
+    campaign_run_id: str,
+    timeout_s: int,
+    est_cost: float,
+    db_url: str,
 ) -> VariantResult:
     """One variant through produce-video; holds a campaign slot until it pauses or ends.
 
@@ -157,13 +162,9 @@ def run_variant(
         logger.info("%s: produce-video run %s", variant.key, run_id)
         orch.wait_for(run_id, orch.is_paused, timeout_s=timeout_s, poll_s=2)
     final = orch.wait_for(run_id, orch.is_final, timeout_s=timeout_s, poll_s=2)
-    cost = None
-    if final.run.state is not None:
-        try:
-            outcome = final.run.state.result(raise_on_failure=False)
-            cost = outcome.cost if isinstance(outcome, RunOutcome) else None
-        except Exception as exc:  # the result is not readable here: the state still says how
-            logger.warning("%s: result of run %s unreadable: %s", variant.key, run_id, exc)
+    with db.session_for(db_url) as session:  # the run's own cost record (none if it failed)
+        record = db.video_for_run(session=session, flow_run_id=run_id)
+    cost = record.cost if record is not None else None
     status = status_of(final.state_type, final.state_name)
     if spend is not None:
         spend.add(cost)
@@ -225,7 +226,7 @@ def campaign_batch(campaign: Campaign) -> CampaignOutcome | State:
     timeout_s = settings.approval_timeout_s + 24 * 3600  # render, wait, publish
     futures = {
         v.key: run_variant.submit(
-            v, limit_name(campaign), run_id, timeout_s, variant_cost(v, settings)
+            v, limit_name(campaign), run_id, timeout_s, variant_cost(v, settings), settings.db_url
         )
         for v in todo
     }

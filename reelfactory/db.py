@@ -261,6 +261,11 @@ def videos(
     return [row.record() for row in session.exec(stmt.order_by(VideoRow.id))]  # type: ignore[arg-type]
 
 
+def video_for_run(*, session: Session, flow_run_id: str) -> VideoRecord | None:
+    row = session.exec(select(VideoRow).where(VideoRow.flow_run_id == flow_run_id)).first()
+    return row.record() if row is not None else None
+
+
 def publications_for_run(*, session: Session, flow_run_id: str) -> list[PublicationRow]:
     stmt = select(PublicationRow).where(PublicationRow.flow_run_id == flow_run_id)
     return list(session.exec(stmt.order_by(PublicationRow.id)))  # type: ignore[arg-type]

@@ -128,6 +128,8 @@ def test_a_campaign_runs_each_variant_fails_one_alone_and_reruns_only_what_is_mi
         "pour-over": "published",
         "too-long": "failed",
     }
+    # Each published variant's cost comes from its run's cost record.
+    assert all(r["CPU-s"] > 0 for r in reported["variants"] if r["status"] == "published")
     published = keys_in(s3, lane.bucket, f"published/aurora-coffee/{campaign.id}/")
     assert len([k for k in published if k.endswith(".mp4")]) == 2
     with get_client(sync_client=True) as client:  # the bound is a limit the UI can change
