@@ -119,7 +119,7 @@ class Spend:
 
     def add(self, cost: CostRecord | None) -> None:
         with self.lock:
-            self.spent += (self.prices.of(cost.gpu_s, cost.cpu_s) or 0.0) if cost else 0.0
+            self.spent += (self.prices.of(cost.gpu_s, cost.cpu_total_s) or 0.0) if cost else 0.0
 
 
 _SPEND: dict[str, Spend] = {}  # by campaign flow run id; its variant tasks run in this process
@@ -265,7 +265,7 @@ def campaign_batch(campaign: Campaign) -> CampaignOutcome | State:
                 "brief": r.brief_id,
                 "status": r.status,
                 "run": r.flow_run_id or "",
-                "CPU-s": round(r.cost.cpu_s, 1) if r.cost else "",
+                "CPU-s": round(r.cost.cpu_total_s, 1) if r.cost else "",
                 "GPU-s": round(r.cost.gpu_s, 1) if r.cost else "",
                 "note": r.message,
             }

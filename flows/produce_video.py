@@ -26,8 +26,9 @@ from prefect.states import Completed, Failed
 from pydantic import Field
 
 from flows.render_shots import dispatch
+from reelfactory import orchestration as orch
 from reelfactory.approval import describe_for_approver, evaluate
-from reelfactory.cost import Prices, describe_cost, render_cost
+from reelfactory.cost import Prices, describe_cost, prices_from, render_cost, task_seconds
 from reelfactory.errors import ModerationBlocked
 from reelfactory.intake import Plan
 from reelfactory.models import (
@@ -111,6 +112,10 @@ class Asking:
         if not isinstance(outcome, RunOutcome):
             return
         brief = self.plan.brief
+        tasks = orch.finished_tasks(self.flow_run_id)
+        cost = self.cost + task_seconds(
+            (t.name, t.total_run_time.total_seconds()) for t in tasks if t.total_run_time
+        )
         record_video(
             VideoRecord(
                 flow_run_id=self.flow_run_id,
@@ -122,8 +127,8 @@ class Asking:
                 submitted_at=self.started_at,
                 decided_at=self.decided_at,
                 finished_at=datetime.now(UTC),
-                cost=self.cost,
-                priced=self.prices.of(self.cost.gpu_s, self.cost.cpu_s),
+                cost=cost,
+                priced=self.prices.of(cost.gpu_s, cost.cpu_total_s),
                 currency=self.prices.currency,
             ),
             self.settings.db_url,
@@ -135,10 +140,7 @@ class Asking:
 
     @property
     def prices(self) -> Prices:
-        s = self.settings
-        return Prices(
-            gpu_hour=s.price_gpu_hour, cpu_hour=s.price_cpu_hour, currency=s.price_currency
-        )
+        return prices_from(self.settings)
 
     def until_accepted(
         self,

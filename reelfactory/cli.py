@@ -598,7 +598,7 @@ def report_roi(
         )
         saved_s = f.cost.saved_cpu_s + f.cost.saved_gpu_s
         err.print(
-            f"{f.brand}: {f.published} videos, {cost}{per}; {f.cost.cpu_s:.0f} CPU-s, "
+            f"{f.brand}: {f.published} videos, {cost}{per}; {f.cost.cpu_total_s:.0f} CPU-s, "
             f"{f.cost.gpu_s:.0f} GPU-s; cache saved {saved_s:.0f} s ({f.cost.reused} shots); "
             f"median approval {turn}; rejected {rate}{saving}"
         )

@@ -61,6 +61,23 @@ def render_cost(shots: Iterable[RenderedShot]) -> CostRecord:
     return total
 
 
+ASSEMBLY_TASKS = ("assemble-cut", "sign-cuts")
+MODERATION_TASKS = ("plan-brief", "moderate-frames", "moderate-revision")
+
+
+def task_seconds(runs: Iterable[tuple[str, float]]) -> CostRecord:
+    """Assembly and moderation seconds from a run's task runs (``(name, seconds)``; Prefect
+    names a task run ``<task>-<suffix>``). Renders are costed by their own records."""
+    assembly = moderation = 0.0
+    for name, seconds in runs:
+        task = name.rsplit("-", 1)[0]
+        if task in ASSEMBLY_TASKS:
+            assembly += seconds
+        elif task in MODERATION_TASKS:
+            moderation += seconds
+    return CostRecord(assembly_s=round(assembly, 3), moderation_s=round(moderation, 3))
+
+
 def describe_cost(cost: CostRecord, prices: Prices) -> str:
     """One markdown line for approvers and reports."""
     spent = prices.of(cost.gpu_s, cost.cpu_s)

@@ -66,6 +66,18 @@ class ApprovalAuditRow(SQLModel, table=True):
     decided_at: datetime
 
 
+COST_COLUMNS = (
+    "renders",
+    "reused",
+    "gpu_s",
+    "cpu_s",
+    "saved_gpu_s",
+    "saved_cpu_s",
+    "assembly_s",
+    "moderation_s",
+)
+
+
 class VideoRow(SQLModel, table=True):
     """What each produce-video run cost and how it ended (cost and ROI reports)."""
 
@@ -87,33 +99,17 @@ class VideoRow(SQLModel, table=True):
     cpu_s: float = 0.0
     saved_gpu_s: float = 0.0
     saved_cpu_s: float = 0.0
+    assembly_s: float = 0.0
+    moderation_s: float = 0.0
     priced: float | None = None
     currency: str = "USD"
 
     def record(self) -> VideoRecord:
         times = {k: _utc(getattr(self, k)) for k in ("submitted_at", "decided_at", "finished_at")}
         return VideoRecord(
-            **self.model_dump(
-                exclude={
-                    "id",
-                    "renders",
-                    "reused",
-                    "gpu_s",
-                    "cpu_s",
-                    "saved_gpu_s",
-                    "saved_cpu_s",
-                    *times,
-                }
-            ),
+            **self.model_dump(exclude={"id", *COST_COLUMNS, *times}),
             **times,
-            cost=CostRecord(
-                renders=self.renders,
-                reused=self.reused,
-                gpu_s=self.gpu_s,
-                cpu_s=self.cpu_s,
-                saved_gpu_s=self.saved_gpu_s,
-                saved_cpu_s=self.saved_cpu_s,
-            ),
+            cost=CostRecord(**{c: getattr(self, c) for c in COST_COLUMNS}),
         )
 
 
@@ -230,12 +226,7 @@ def record_video(*, session: Session, video: VideoRecord) -> VideoRow:
         submitted_at=_as_utc(video.submitted_at),
         decided_at=_utc(video.decided_at),
         finished_at=_as_utc(video.finished_at),
-        renders=cost.renders,
-        reused=cost.reused,
-        gpu_s=cost.gpu_s,
-        cpu_s=cost.cpu_s,
-        saved_gpu_s=cost.saved_gpu_s,
-        saved_cpu_s=cost.saved_cpu_s,
+        **{c: getattr(cost, c) for c in COST_COLUMNS},
     )
     session.add(row)
     session.commit()

@@ -975,6 +975,13 @@ class CostRecord(Frozen):
     saved_gpu_s: float = Field(default=0.0, ge=0, description="What reused shots once cost.")
     saved_cpu_s: float = Field(default=0.0, ge=0)
     peak_vram_bytes: int | None = None
+    assembly_s: float = Field(default=0.0, ge=0, description="Assembly and signing tasks, CPU.")
+    moderation_s: float = Field(default=0.0, ge=0, description="Planning and moderation, CPU.")
+
+    @property
+    def cpu_total_s(self) -> float:
+        """Every CPU second: renders on CPU, assembly and moderation."""
+        return round(self.cpu_s + self.assembly_s + self.moderation_s, 3)
 
     def __add__(self, other: CostRecord) -> CostRecord:
         peaks = [p for p in (self.peak_vram_bytes, other.peak_vram_bytes) if p is not None]
@@ -986,6 +993,8 @@ class CostRecord(Frozen):
             saved_gpu_s=round(self.saved_gpu_s + other.saved_gpu_s, 3),
             saved_cpu_s=round(self.saved_cpu_s + other.saved_cpu_s, 3),
             peak_vram_bytes=max(peaks) if peaks else None,
+            assembly_s=round(self.assembly_s + other.assembly_s, 3),
+            moderation_s=round(self.moderation_s + other.moderation_s, 3),
         )
 
 

@@ -99,6 +99,8 @@ def campaign_rows(records: Sequence[VideoRecord]) -> list[dict[str, object]]:
             "reused": r.cost.reused,
             "gpu_s": r.cost.gpu_s,
             "cpu_s": r.cost.cpu_s,
+            "assembly_s": r.cost.assembly_s,
+            "moderation_s": r.cost.moderation_s,
             "saved_s": round(r.cost.saved_gpu_s + r.cost.saved_cpu_s, 3),
             "cost": "" if r.priced is None else r.priced,
             "currency": r.currency,

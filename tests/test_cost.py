@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reelfactory.cost import Prices, describe_cost, render_cost
+from reelfactory.cost import Prices, describe_cost, render_cost, task_seconds
 from reelfactory.models import AssetRef, CostRecord
 from reelfactory.render import RenderedShot, RenderStats
 
@@ -69,3 +69,18 @@ def test_the_cost_line_says_what_was_spent_and_saved() -> None:
         "the shot cache, saving 720.0 GPU-s and 0.0 CPU-s (0.60 USD)"
     )
     assert "set REEL_PRICE_GPU_HOUR" in describe_cost(cost, Prices())
+
+
+def test_task_seconds_sort_a_runs_tasks_into_assembly_and_moderation() -> None:
+    runs = [
+        ("plan-brief-0a1", 4.0),
+        ("moderate-frames-7f2", 1.5),
+        ("moderate-frames-9c3", 2.5),
+        ("assemble-cut-111", 6.0),
+        ("sign-cuts-222", 0.5),
+        ("render-shot-333", 9.0),  # costed by its own render record, not here
+        ("stage-cut-444", 1.0),
+    ]
+    got = task_seconds(runs)
+    assert (got.assembly_s, got.moderation_s, got.cpu_s) == (6.5, 8.0, 0.0)
+    assert (CostRecord(cpu_s=1.0) + got).cpu_total_s == 15.5

@@ -126,7 +126,9 @@ def test_approved_brief_is_published_to_s3(lane: Lane, s3: S3Client, tmp_path: P
         [record] = [v for v in db.videos(session=session) if v.flow_run_id == run_id]
     assert (record.status, record.versions, record.brand) == ("published", 1, "aurora-coffee")
     assert record.cost.renders + record.cost.reused == 3 and record.cost.cpu_s > 0
-    assert record.priced == pytest.approx(record.cost.cpu_s * 0.001, abs=1e-3)
+    # Assembly and moderation seconds come from the run's own task runs, priced as CPU time.
+    assert record.cost.assembly_s > 0 and record.cost.moderation_s > 0
+    assert record.priced == pytest.approx(record.cost.cpu_total_s * 0.001, abs=1e-3)
     assert record.decided_at is not None and record.submitted_at < record.decided_at
     edl = s3.get_object(Bucket=lane.bucket, Key=key.replace(".mp4", ".otio"))["Body"].read()
     clips = list(otio.adapters.read_from_string(edl.decode(), "otio_json").find_clips())

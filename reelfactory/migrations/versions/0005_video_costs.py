@@ -35,6 +35,8 @@ def upgrade() -> None:
         sa.Column("cpu_s", sa.Float(), nullable=False),
         sa.Column("saved_gpu_s", sa.Float(), nullable=False),
         sa.Column("saved_cpu_s", sa.Float(), nullable=False),
+        sa.Column("assembly_s", sa.Float(), nullable=False),
+        sa.Column("moderation_s", sa.Float(), nullable=False),
         sa.Column("priced", sa.Float(), nullable=True),
         sa.Column("currency", sa.String(), nullable=False),
     )
