@@ -778,7 +778,10 @@ def _result(flow_run_id: str, state_name: str, settings: Settings) -> dict[str, 
 
     with db.session_for(settings.db_url) as session:
         rows = db.publications_for_run(session=session, flow_run_id=flow_run_id)
+        video = db.video_for_run(session=session, flow_run_id=flow_run_id)
     out: dict[str, Any] = {"status": state_name.lower(), "flow_run_id": flow_run_id}
+    if video is not None:  # what the run cost (renders, assembly, moderation), if it finished
+        out["cost"] = {**video.cost.model_dump(mode="json"), "priced": video.priced}
     if state_name == "Completed" and rows:
         first = rows[0]
         out.update(

@@ -66,5 +66,9 @@ def test_demo_publishes_locally_and_files_outlive_the_command(tmp_path: Path) ->
     assert sha256_file(video) == out["sha256"]
     assert (probe(video).width, probe(video).height) == (out["width"], out["height"]) == (170, 96)
     assert out["duration_s"] == pytest.approx(15.0, abs=1 / 24)
+    # What it cost: the demo's renders, assembly and moderation, in seconds (no prices set).
+    cost = out["cost"]
+    assert cost["renders"] + cost["reused"] == 3 and cost["assembly_s"] > 0
+    assert cost["priced"] is None
     # The UI link was printed, and the server the demo started is gone.
     assert "/runs/flow-run/" + out["flow_run_id"] in result.stderr
