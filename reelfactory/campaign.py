@@ -626,3 +626,55 @@ def estimate_for(
         device="cpu" if on_cpu else "gpu",
         budget=budget,
     )
+
+
+def campaign_problems(campaign: Campaign, expanded: list[Variant], settings: Settings) -> list[str]:
+    """The cheap checks ``plan`` makes, on every variant: the brand kit and formats exist,
+    the durations, steps and aspect ratios fit the format and renderer. No moderation, no
+    expansion into shots."""
+    from reelfactory.brand import brand_kit_by_id
+    from reelfactory.edit.timeline import overhead_frames
+    from reelfactory.expand import slots_for, total_frames
+    from reelfactory.formats import Format, load_format
+    from reelfactory.models import BrandKit
+    from reelfactory.render import clip_limits, render_size
+
+    problems: list[str] = []
+    try:
+        kit: BrandKit | None = brand_kit_by_id(settings.brand_kits_dir, campaign.brand)
+    except InputError as exc:
+        kit = None
+        problems += [_where(exc, p) for p in exc.problems]
+    formats: dict[str, Format] = {}
+    for format_id in dict.fromkeys(v.format for v in expanded):
+        try:
+            formats[format_id] = load_format(settings.templates_dir, format_id)
+        except InputError as exc:
+            problems += [_where(exc, p) for p in exc.problems]
+    for v in expanded:
+        fmt = formats.get(v.format)
+        if fmt is None or kit is None:  # the edit's cards count towards the duration
+            continue
+        try:
+            limits = clip_limits(settings.renderer, fmt.timing.fps, settings.model_registry)
+        except InputError as exc:
+            return problems + [_where(exc, p) for p in exc.problems]
+        try:
+            slots = slots_for(v.brief, fmt)
+            overhead = overhead_frames(kit.edit, len(slots), fmt.timing.fps)
+            total_frames(v.brief, fmt, len(slots), limits, overhead)
+        except InputError as exc:
+            problems += [f"variant {v.key}: {p}" for p in exc.problems]
+        for ratio in v.aspect_ratios:
+            try:
+                render_size(
+                    settings.renderer, ratio, settings.render_short_edge, settings.model_registry
+                )
+            except InputError as exc:
+                problems += [f"variant {v.key}: {p}" for p in exc.problems]
+    return problems
+
+
+def _where(exc: InputError, problem: str) -> str:
+    """A problem with its source when that is a file of its own (a template, a kit)."""
+    return problem if exc.source in ("brief", "render", "settings") else f"{exc.source}: {problem}"

@@ -30,6 +30,8 @@ campaign_app = typer.Typer(no_args_is_help=True, help="Campaigns: many briefs fr
 report_app = typer.Typer(no_args_is_help=True, help="Cost and ROI reports from recorded runs.")
 app.add_typer(report_app, name="report")
 app.add_typer(campaign_app, name="campaign")
+users_app = typer.Typer(no_args_is_help=True, help="Web app users, roles and API tokens.")
+app.add_typer(users_app, name="users")
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DEMO_BRIEF = PROJECT_ROOT / "examples" / "briefs" / "aurora-coffee-launch.yaml"
@@ -156,13 +158,18 @@ def validate_campaign(
     """Expand a campaign into its briefs and check them (brand kit, formats, durations,
     ratios; no moderation). Prints what it expands to and its estimated cost. Exit 2 when
     invalid; errors name the file, the variant, the field and the value."""
-    from reelfactory.campaign import estimate_for, expand_campaign, load_campaign
+    from reelfactory.campaign import (
+        campaign_problems,
+        estimate_for,
+        expand_campaign,
+        load_campaign,
+    )
 
     settings = Settings()
     try:
         campaign = load_campaign(path)
         expanded, problems = expand_campaign(campaign)
-        problems += _campaign_problems(campaign, expanded, settings)
+        problems += campaign_problems(campaign, expanded, settings)
         if problems:
             raise InputError(str(path), problems)
     except InputError as exc:
@@ -176,60 +183,6 @@ def validate_campaign(
         typer.echo(json.dumps(_campaign_json(path, campaign, expanded, guess, settings)))
         return
     _print_campaign(path, campaign, expanded, guess, settings.renderer)
-
-
-def _campaign_problems(
-    campaign: Campaign, expanded: list[Variant], settings: Settings
-) -> list[str]:
-    """The cheap checks ``plan`` makes, on every variant: the brand kit and formats exist,
-    the durations, steps and aspect ratios fit the format and renderer. No moderation, no
-    expansion into shots."""
-    from reelfactory.brand import brand_kit_by_id
-    from reelfactory.edit.timeline import overhead_frames
-    from reelfactory.expand import slots_for, total_frames
-    from reelfactory.formats import Format, load_format
-    from reelfactory.models import BrandKit
-    from reelfactory.render import clip_limits, render_size
-
-    problems: list[str] = []
-    try:
-        kit: BrandKit | None = brand_kit_by_id(settings.brand_kits_dir, campaign.brand)
-    except InputError as exc:
-        kit = None
-        problems += [_where(exc, p) for p in exc.problems]
-    formats: dict[str, Format] = {}
-    for format_id in dict.fromkeys(v.format for v in expanded):
-        try:
-            formats[format_id] = load_format(settings.templates_dir, format_id)
-        except InputError as exc:
-            problems += [_where(exc, p) for p in exc.problems]
-    for v in expanded:
-        fmt = formats.get(v.format)
-        if fmt is None or kit is None:  # the edit's cards count towards the duration
-            continue
-        try:
-            limits = clip_limits(settings.renderer, fmt.timing.fps, settings.model_registry)
-        except InputError as exc:
-            return problems + [_where(exc, p) for p in exc.problems]
-        try:
-            slots = slots_for(v.brief, fmt)
-            overhead = overhead_frames(kit.edit, len(slots), fmt.timing.fps)
-            total_frames(v.brief, fmt, len(slots), limits, overhead)
-        except InputError as exc:
-            problems += [f"variant {v.key}: {p}" for p in exc.problems]
-        for ratio in v.aspect_ratios:
-            try:
-                render_size(
-                    settings.renderer, ratio, settings.render_short_edge, settings.model_registry
-                )
-            except InputError as exc:
-                problems += [f"variant {v.key}: {p}" for p in exc.problems]
-    return problems
-
-
-def _where(exc: InputError, problem: str) -> str:
-    """A problem with its source when that is a file of its own (a template, a kit)."""
-    return problem if exc.source in ("brief", "render", "settings") else f"{exc.source}: {problem}"
 
 
 def _campaign_json(
@@ -958,8 +911,12 @@ def demo(approve_as: ApproveAs = None, reject: Reject = False, notes: Notes = ""
 
 
 @app.command()
-def up() -> None:
-    """Start the local stack (Prefect server + UI, served flows) until Ctrl-C."""
+def up(
+    web: Annotated[bool, typer.Option(help="Also serve the web app (the brief form).")] = True,
+) -> None:
+    """Start the local stack (Prefect server + UI, served flows, web app) until Ctrl-C."""
+    import threading
+
     from reelfactory.db import init_db
     from reelfactory.stack import local_stack
 
@@ -970,11 +927,111 @@ def up() -> None:
         err.print(f"Prefect UI:  {stack.ui_url}")
         err.print(f"Prefect API: {stack.api_url}")
         err.print("deployment:  produce-video/produce-video  (Ctrl-C to stop)")
+        if web:
+            from reelfactory.web.app import create_app, serve
+
+            settings.prefect_ui_url = settings.prefect_ui_url or stack.ui_url
+            web_app = create_app(settings)  # here: it binds to this stack's Prefect API
+            err.print(f"web app:     http://{settings.web_host}:{settings.web_port}/")
+            threading.Thread(
+                target=serve, args=(settings,), kwargs={"app": web_app}, daemon=True
+            ).start()
         try:
             while True:
                 time.sleep(3600)
         except KeyboardInterrupt:
             err.print("stopping…")
+
+
+@app.command("web")
+def web_app(
+    host: Annotated[str | None, typer.Option(help="Default: REEL_WEB_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: REEL_WEB_PORT.")] = None,
+) -> None:
+    """Serve the web app alone, against the Prefect API in PREFECT_API_URL."""
+    from reelfactory.web.app import serve
+
+    serve(Settings(), host=host, port=port)
+
+
+@users_app.command("add")
+def users_add(
+    email: Annotated[str, typer.Argument(help="The user's email (their login).")],
+    role: Annotated[
+        list[str], typer.Option("--role", help="submitter, approver or admin (repeatable).")
+    ],
+    brand: Annotated[
+        list[str], typer.Option("--brand", help="Brand kit id, or '*' for all (repeatable).")
+    ],
+    password_stdin: Annotated[
+        bool, typer.Option(help="Read the password from stdin instead of asking.")
+    ] = False,
+    sso_only: Annotated[bool, typer.Option(help="No password: sign-in via the SSO proxy.")] = False,
+) -> None:
+    """Create a user (or add roles to one) with each --role on each --brand."""
+    import sys
+
+    from reelfactory.accounts import ANY_BRAND, Role, add_user
+    from reelfactory.brand import list_brand_ids
+    from reelfactory.db import init_db, session_for
+
+    settings = Settings()
+    try:
+        roles = [Role(r) for r in role]
+    except ValueError:
+        raise fail(ValueError(f"--role: one of {[r.value for r in Role]} (got {role!r})")) from None
+    known = list_brand_ids(settings.brand_kits_dir)
+    unknown = [b for b in brand if b != ANY_BRAND and b not in known]
+    if unknown:
+        raise fail(ValueError(f"--brand: no brand kit {unknown} (known: {known})"))
+    password: str | None = None
+    if not sso_only:
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\n")
+        else:
+            password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    init_db(settings.db_url)
+    with session_for(settings.db_url) as session:
+        try:
+            user = add_user(
+                session, email, password=password, grants=[(r, b) for r in roles for b in brand]
+            )
+        except InputError as exc:
+            raise fail(exc) from None
+    grants = ", ".join(f"{r.value}@{b}" for r, b in sorted(user.grants))
+    err.print(f"user {user.email}: {grants}")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """Every user and their roles, as JSON lines."""
+    from reelfactory.accounts import list_users
+    from reelfactory.db import init_db, session_for
+
+    settings = Settings()
+    init_db(settings.db_url)
+    with session_for(settings.db_url) as session:
+        for user in list_users(session):
+            grants = [{"role": r.value, "brand": b} for r, b in sorted(user.grants)]
+            typer.echo(json.dumps({"email": user.email, "grants": grants}))
+
+
+@users_app.command("token")
+def users_token(
+    email: Annotated[str, typer.Argument(help="Whose token.")],
+    label: Annotated[str, typer.Option(help="What it is for, e.g. the tool's name.")] = "",
+) -> None:
+    """Make an API token (Authorization: Bearer ...). It is printed once, never stored."""
+    from reelfactory.accounts import new_api_token, user_by_email
+    from reelfactory.db import init_db, session_for
+
+    settings = Settings()
+    init_db(settings.db_url)
+    with session_for(settings.db_url) as session:
+        user = user_by_email(session, email)
+        if user is None:
+            raise fail(ValueError(f"email: no such user {email!r} (reel users add first)"))
+        typer.echo(new_api_token(session, user, label))
 
 
 @app.command()

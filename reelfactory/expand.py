@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -333,16 +334,25 @@ class TemplateExpander:
 # --------------------------------------------------------------------------- the shot list
 
 
-def compose_prompt(d: ShotDirection, kit: BrandKit) -> str:
-    """One detailed prompt from the direction, always in the same order."""
+def compose_prompt(
+    d: ShotDirection, kit: BrandKit, *, tone: str | None = None, must_show: Sequence[str] = ()
+) -> str:
+    """One detailed prompt from the direction, always in the same order.
+
+    The brief's ``tone`` leads the mood; its mandatory elements close every prompt.
+    """
     style = "; ".join(kit.visual_style)
     look = f"{d.lens}; {style}" if style else d.lens
-    return (
+    mood = ", ".join([*([one_line(tone)] if tone else []), *kit.tone_words])
+    prompt = (
         f"{d.subject}, {d.action}. Setting: {d.setting}. "
         f"Camera: {d.framing}, {d.movement}. Lighting: {d.lighting}. "
         f"Lens and look: {look}. Brand palette: {palette_words(kit.palette)}. "
-        f"Mood: {', '.join(kit.tone_words)}."
+        f"Mood: {mood}."
     )
+    if must_show:
+        prompt += f" Must show: {', '.join(one_line(e) for e in must_show)}."
+    return prompt
 
 
 def negative_prompt(fmt: Format, kit: BrandKit) -> str:
@@ -423,7 +433,9 @@ def expand(
                 role=slot.role,
                 name=slot.name,
                 direction=final,
-                prompt=compose_prompt(final, kit),
+                prompt=compose_prompt(
+                    final, kit, tone=brief.tone, must_show=brief.mandatory_elements
+                ),
                 negative_prompt=negative,
                 framing_hints=slot.framing,
                 caption=primary.caption,

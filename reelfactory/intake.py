@@ -54,6 +54,21 @@ def plan(brief: Brief, settings: Settings, *, expander: Expander | None = None) 
     moderator = text_moderator(settings, kit)
     brief_report = moderator.brief(brief)
     raise_if_blocked(brief_report)
+    shot_list = shape(brief, kit, settings, expander=expander)
+    report = brief_report.merged(moderator.shots(shot_list))
+    raise_if_blocked(report)
+    return Plan(brief=brief, kit=kit, shot_list=shot_list, report=report)
+
+
+def shape(
+    brief: Brief, kit: BrandKit, settings: Settings, *, expander: Expander | None = None
+) -> ShotList:
+    """The shot list, after every check of the brief's shape against its format and the
+    renderer: durations, frame counts, steps, voice-over roles, aspect ratios. No moderation.
+
+    Raises:
+        InputError: naming the field and the value that does not fit.
+    """
     fmt = load_format(settings.templates_dir, brief.format)
     if expander is None:
         from reelfactory.llm import expander_for
@@ -68,9 +83,7 @@ def plan(brief: Brief, settings: Settings, *, expander: Expander | None = None) 
     )
     for ratio in brief.aspect_ratios:  # a model that cannot make a ratio fails here, not on a GPU
         render_size(settings.renderer, ratio, settings.render_short_edge, settings.model_registry)
-    report = brief_report.merged(moderator.shots(shot_list))
-    raise_if_blocked(report)
-    return Plan(brief=brief, kit=kit, shot_list=shot_list, report=report)
+    return shot_list
 
 
 def raise_if_blocked(report: ModerationReport) -> None:

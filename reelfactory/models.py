@@ -56,6 +56,10 @@ CTA_MAX = 120
 STEP_MAX = 200
 VOICE_OVER_MAX = 300
 MAX_STEPS = 8
+TONE_MAX = 120
+ELEMENT_MAX = 120
+MAX_ELEMENTS = 8
+MAX_REFERENCES = 4
 
 Title = Annotated[
     str,
@@ -85,6 +89,16 @@ StepText = Annotated[
 VoiceOver = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=VOICE_OVER_MAX),
+    BeforeValidator(clean_text),
+]
+Tone = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=TONE_MAX),
+    BeforeValidator(clean_text),
+]
+Element = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=ELEMENT_MAX),
     BeforeValidator(clean_text),
 ]
 
@@ -193,6 +207,23 @@ class Brief(Frozen):
         default_factory=dict, description="Localised copy for every other caption language."
     )
     submitted_by: Email
+    tone: Tone | None = Field(
+        default=None, description="How it should feel, e.g. 'warm, unhurried'; joins the mood."
+    )
+    mandatory_elements: list[Element] = Field(
+        default_factory=list,
+        max_length=MAX_ELEMENTS,
+        description="What every shot must show, e.g. 'the red bag'; added to every prompt.",
+    )
+    references: list[AssetRef] = Field(
+        default_factory=list,
+        max_length=MAX_REFERENCES,
+        description="Reference images in the asset store, moderated before use.",
+    )
+
+    # Optional fields added after briefs were first hashed: left out of the id while unset,
+    # so the id of every brief written before them stays what it was.
+    LATER_FIELDS: ClassVar[tuple[str, ...]] = ("tone", "mandatory_elements", "references")
 
     @field_validator("aspect_ratios")
     @classmethod
@@ -224,7 +255,8 @@ class Brief(Frozen):
     @model_validator(mode="after")
     def _derive_id(self) -> Brief:
         if self.id is None:
-            payload = self.model_dump(mode="json", exclude={"id"})
+            unset = {f for f in self.LATER_FIELDS if not getattr(self, f)}
+            payload = self.model_dump(mode="json", exclude={"id", *unset})
             digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
             object.__setattr__(self, "id", f"{self.brand}-{digest[:10]}")
         return self

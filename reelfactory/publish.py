@@ -187,29 +187,29 @@ class LocalTarget:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
 
-    def _path(self, key: str) -> Path:
+    def path(self, key: str) -> Path:
         path = (self.root / key).resolve()
         if not path.is_relative_to(self.root):
             raise PublishError(f"publish key escapes {self.root}: {key!r}")
         return path
 
     def head(self, key: str) -> Stored | None:
-        path = self._path(key)
+        path = self.path(key)
         if not path.is_file():
             return None
         return Stored(key=key, sha256=sha256_file(path), size=path.stat().st_size)
 
     def put(self, upload: Upload, sha256: str) -> None:
-        with atomic_path(self._path(upload.key)) as tmp:
+        with atomic_path(self.path(upload.key)) as tmp:
             shutil.copyfile(upload.src, tmp)
             if sha256_file(tmp) != sha256:
                 raise PublishError(f"{upload.key}: copy does not match its source")
 
     def get(self, key: str) -> bytes:
-        return self._path(key).read_bytes()
+        return self.path(key).read_bytes()
 
     def uri(self, key: str) -> str:
-        return self._path(key).as_uri()
+        return self.path(key).as_uri()
 
     def link(self, key: str) -> str:
         return self.uri(key)

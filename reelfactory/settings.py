@@ -148,6 +148,31 @@ class Settings(BaseSettings):
         default=2, ge=1, description="Seconds between checks while paused."
     )
 
+    # The web app (brief form, status pages, /api/v1).
+    web_host: str = Field(default="127.0.0.1", description="Address `reel web` listens on.")
+    web_port: int = Field(default=8000, ge=0, le=65535)
+    web_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    web_secure_cookies: Literal["auto", "always"] = Field(
+        default="auto", description="auto: Secure cookies when the request came over https."
+    )
+    web_upload_max_mib: float = Field(
+        default=10.0, gt=0, le=100, description="Largest reference image accepted."
+    )
+    web_login_attempts: int = Field(
+        default=5, ge=1, description="Failed logins per email or client before a pause."
+    )
+    web_login_window_s: int = Field(default=900, ge=1, description="...inside this many seconds.")
+    web_trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="SSO proxy IPs (JSON list) whose identity header is believed; none if empty.",
+    )
+    web_sso_header: str = Field(
+        default="X-Forwarded-Email", description="The header a trusted proxy puts the email in."
+    )
+    prefect_ui_url: str | None = Field(
+        default=None, description="Prefect UI base for links; derived from PREFECT_API_URL."
+    )
+
     # Local Prefect stack used by `reel demo` / `reel up` when PREFECT_API_URL is not set.
     prefect_port: int = Field(default=4200, ge=0, le=65535)
 

@@ -130,3 +130,20 @@ def kits_copy(tmp_path: Path) -> Path:
     dest = tmp_path / "brand_kits"
     shutil.copytree(PROJECT_ROOT / "brand_kits", dest)
     return dest
+
+
+# --------------------------------------------------------------------------- web
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> Iterator[str]:
+    """A real Prefect server (``prefect_test_harness``) with the produce-video deployment
+    registered and nothing serving it: submitted runs stay Scheduled, as on a busy pool."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.produce_video import produce_video
+
+    with prefect_test_harness(server_startup_timeout=120):
+        produce_video.to_deployment(name="produce-video").apply()
+        yield str(PREFECT_API_URL.value())

@@ -5,7 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-import reelfactory.db  # noqa: F401  (tables register on import)
+import reelfactory.accounts
+import reelfactory.db  # noqa: F401
 
 config = context.config
 connection = config.attributes.get("connection")

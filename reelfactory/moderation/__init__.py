@@ -46,6 +46,12 @@ def brief_fields(brief: Brief) -> list[TextItem]:
     items = [TextItem(f"brief.{n}", str(getattr(brief, n)), lang, g) for n in BRIEF_TEXT_FIELDS]
     items += [TextItem(f"brief.steps[{i}]", s, lang, g) for i, s in enumerate(brief.steps)]
     items += [TextItem(f"brief.voice_over.{k}", v, lang, g) for k, v in brief.voice_over.items()]
+    if brief.tone:
+        items.append(TextItem("brief.tone", brief.tone, lang, g))
+    items += [
+        TextItem(f"brief.mandatory_elements[{i}]", e, lang, g)
+        for i, e in enumerate(brief.mandatory_elements)
+    ]
     for tl, copy in brief.translations.items():
         where = f"brief.translations.{tl}"
         items += [

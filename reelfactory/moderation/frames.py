@@ -288,11 +288,17 @@ class FrameModerator:
         ``timeout_s`` bounds the whole video; a layer that failed on one batch is not asked
         about the next ones (its failure already makes the verdict a review).
         """
+        return self.frames(sample_frames(path, self.fps), field, path.name)
+
+    def image(self, bgr: NDArray[np.uint8], field: str) -> ModerationReport:
+        """Every layer on one still image (a reference image), in OpenCV's BGR order."""
+        return self.frames(iter([Frame(0.0, _scaled(bgr))]), field, field)
+
+    def frames(self, frames: Iterator[Frame], field: str, source: str) -> ModerationReport:
         signals: list[Signal] = []
         failures: dict[str, LayerFailure] = {}
         seen = 0
         deadline = time.monotonic() + self.timeout_s
-        frames = sample_frames(path, self.fps)
         while batch := list(islice(frames, BATCH)):
             seen += len(batch)
             layers = [x for x in self.layers if x.name not in failures]
@@ -305,7 +311,7 @@ class FrameModerator:
             for f in failed:
                 failures.setdefault(f.layer, LayerFailure(f.layer, f.error, field))
         if seen == 0:
-            failures["sampler"] = LayerFailure("sampler", f"no frames in {path.name}", field)
+            failures["sampler"] = LayerFailure("sampler", f"no frames in {source}", field)
         return decide(
             field,
             strongest(signals, seen),
