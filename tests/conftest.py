@@ -145,5 +145,9 @@ def prefect_api() -> Iterator[str]:
     from flows.produce_video import produce_video
 
     with prefect_test_harness(server_startup_timeout=120):
-        produce_video.to_deployment(name="produce-video").apply()
+        from prefect.deployments.runner import RunnerDeployment
+
+        deployment = produce_video.to_deployment(name="produce-video")
+        assert isinstance(deployment, RunnerDeployment)  # the sync call
+        deployment.apply()
         yield str(PREFECT_API_URL.value())
