@@ -943,6 +943,32 @@ def up(
             err.print("stopping…")
 
 
+@app.command()
+def doctor(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """Check this installation: Prefect API, database, asset store, S3, work pools and
+    limits, GPU, fonts, ffmpeg. Each line says ok or what to fix; exit 1 if any failed."""
+    from reelfactory.doctor import diagnose
+
+    checks = diagnose(Settings())
+    for check in checks:
+        err.print(check.line(), markup=False)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "ok": all(c.ok for c in checks),
+                    "checks": [
+                        {"name": c.name, "outcome": c.outcome, "detail": c.detail} for c in checks
+                    ],
+                }
+            )
+        )
+    if not all(c.ok for c in checks):
+        raise typer.Exit(1)
+
+
 @app.command("web")
 def web_app(
     host: Annotated[str | None, typer.Option(help="Default: REEL_WEB_HOST.")] = None,

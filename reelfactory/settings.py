@@ -26,21 +26,30 @@ class Settings(BaseSettings):
         description="Local state: database, asset store, local publish target, Prefect server DB.",
     )
     db_url: str = Field(default="", description="SQLAlchemy URL; SQLite in data_dir when empty.")
-    brand_kits_dir: Path = PROJECT_ROOT / "brand_kits"
-    templates_dir: Path = PROJECT_ROOT / "templates"
+    brand_kits_dir: Path = Field(
+        default=PROJECT_ROOT / "brand_kits", description="One folder per brand: kit.yaml + assets."
+    )
+    templates_dir: Path = Field(
+        default=PROJECT_ROOT / "templates",
+        description="One folder per format: format.yaml + shot.j2.",
+    )
 
     # Publishing. Credentials come from the standard AWS chain, never from here.
     s3_endpoint_url: str | None = Field(default=None, description="S3 endpoint (for non-AWS).")
     s3_bucket: str | None = Field(default=None, description="Publish bucket; local dir if unset.")
-    s3_region: str = "us-east-1"
+    s3_region: str = Field(default="us-east-1", description="Region of the buckets.")
     s3_addressing_style: Literal["auto", "path", "virtual"] | None = Field(
         default=None, description="Default: path-style with an endpoint URL, else auto."
     )
-    s3_multipart_threshold_mib: int = Field(default=64, ge=5)
-    s3_part_size_mib: int = Field(default=16, ge=5, le=5120)
+    s3_multipart_threshold_mib: int = Field(
+        default=64, ge=5, description="Files this large or larger go up in parts."
+    )
+    s3_part_size_mib: int = Field(default=16, ge=5, le=5120, description="Multipart part size.")
     s3_max_attempts: int = Field(default=5, ge=1, le=20, description="botocore retries.")
-    s3_sse: Literal["AES256", "aws:kms", "aws:kms:dsse"] | None = None
-    s3_kms_key_id: str | None = None
+    s3_sse: Literal["AES256", "aws:kms", "aws:kms:dsse"] | None = Field(
+        default=None, description="Server-side encryption of published objects; none if unset."
+    )
+    s3_kms_key_id: str | None = Field(default=None, description="KMS key for aws:kms.")
     s3_tags: dict[str, str] = Field(default_factory=dict, description="Object tags (JSON).")
     s3_link_expiry_s: int = Field(
         default=7 * 24 * 3600, ge=60, le=7 * 24 * 3600, description="Presigned link lifetime."
@@ -48,21 +57,23 @@ class Settings(BaseSettings):
     s3_public_url_template: str | None = Field(
         default=None, description="e.g. https://cdn.example.com/{key} for a bucket behind a CDN."
     )
-    publish_prefix: str = "published"
+    publish_prefix: str = Field(default="published", description="Key prefix of published cuts.")
     s3_staging_bucket: str | None = Field(
         default=None, description="Bucket for drafts under review; the publish bucket if unset."
     )
-    staging_prefix: str = "staging"
+    staging_prefix: str = Field(default="staging", description="Key prefix of drafts.")
 
     # Expansion. The template expander is the default; "llm" asks any OpenAI-compatible
     # chat-completions endpoint for the shot directions, falling back to the template.
-    expander: Literal["template", "llm"] = "template"
+    expander: Literal["template", "llm"] = Field(
+        default="template", description="Who writes shot directions: the template or an LLM."
+    )
     llm_base_url: str | None = Field(
         default=None, description="e.g. https://api.openai.com/v1 or a local vLLM/Ollama URL."
     )
-    llm_model: str = "gpt-4o-mini"
+    llm_model: str = Field(default="gpt-4o-mini", description="Chat model for 'llm'.")
     llm_api_key: SecretStr | None = Field(default=None, description="Never logged.")
-    llm_timeout_s: float = Field(default=30.0, gt=0)
+    llm_timeout_s: float = Field(default=30.0, gt=0, description="Per LLM request.")
 
     # Moderation. Text layers always run; the hosted endpoint and the frame classifier are
     # optional extras. Every layer fails closed: an error or a timeout is a review.
@@ -72,9 +83,13 @@ class Settings(BaseSettings):
     moderation_remote_url: str | None = Field(
         default=None, description="OpenAI-compatible base URL with POST /moderations; off if unset."
     )
-    moderation_remote_model: str = "omni-moderation-latest"
+    moderation_remote_model: str = Field(
+        default="omni-moderation-latest", description="Model asked by the remote layer."
+    )
     moderation_remote_api_key: SecretStr | None = Field(default=None, description="Never logged.")
-    moderation_remote_timeout_s: float = Field(default=10.0, gt=0)
+    moderation_remote_timeout_s: float = Field(
+        default=10.0, gt=0, description="Per remote moderation request."
+    )
     frame_sample_fps: float = Field(
         default=2.0, gt=0, le=30, description="Frames checked per second of video."
     )
@@ -118,7 +133,9 @@ class Settings(BaseSettings):
     # Cost: what a device hour costs you. Unset: costs are reported in seconds only.
     price_gpu_hour: float | None = Field(default=None, ge=0, description="Per GPU-hour.")
     price_cpu_hour: float | None = Field(default=None, ge=0, description="Per CPU-hour.")
-    price_currency: str = Field(default="USD", min_length=1, max_length=8)
+    price_currency: str = Field(
+        default="USD", min_length=1, max_length=8, description="Currency of the prices."
+    )
     render_seconds_per_output_second: float | None = Field(
         default=None,
         gt=0,
@@ -143,15 +160,19 @@ class Settings(BaseSettings):
     )
 
     # Approval.
-    approval_timeout_s: int = Field(default=7 * 24 * 3600, ge=1)
+    approval_timeout_s: int = Field(
+        default=7 * 24 * 3600, ge=1, description="How long a run waits for a decision."
+    )
     approval_poll_s: int = Field(
         default=2, ge=1, description="Seconds between checks while paused."
     )
 
     # The web app (brief form, status pages, /api/v1).
     web_host: str = Field(default="127.0.0.1", description="Address `reel web` listens on.")
-    web_port: int = Field(default=8000, ge=0, le=65535)
-    web_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    web_port: int = Field(default=8000, ge=0, le=65535, description="Port of the web app.")
+    web_session_hours: float = Field(
+        default=12.0, gt=0, le=24 * 30, description="Session lifetime."
+    )
     web_secure_cookies: Literal["auto", "always"] = Field(
         default="auto", description="auto: Secure cookies when the request came over https."
     )
@@ -174,7 +195,9 @@ class Settings(BaseSettings):
     )
 
     # Local Prefect stack used by `reel demo` / `reel up` when PREFECT_API_URL is not set.
-    prefect_port: int = Field(default=4200, ge=0, le=65535)
+    prefect_port: int = Field(
+        default=4200, ge=0, le=65535, description="Port of the local Prefect server (0: any)."
+    )
 
     @model_validator(mode="after")
     def _default_db_url(self) -> Settings:
@@ -194,3 +217,23 @@ class Settings(BaseSettings):
     @property
     def local_publish_dir(self) -> Path:
         return self.data_dir / "bucket"
+
+
+def settings_table() -> str:
+    """Every ``REEL_*`` variable as a markdown table, from the fields above (docs/deploy.md
+    embeds it between markers; a test keeps the two equal)."""
+    rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
+    for name, info in Settings.model_fields.items():
+        default = info.get_default(call_default_factory=True)
+        if isinstance(default, Path) and default.is_relative_to(PROJECT_ROOT):
+            default = f"./{default.relative_to(PROJECT_ROOT)}"
+        shown = "unset" if default in (None, "") else f"`{default}`"
+        if name == "db_url":
+            shown = "SQLite in the data dir"
+        meaning = (info.description or "").replace("|", "\\|")
+        rows.append(f"| `REEL_{name.upper()}` | {shown} | {meaning} |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":  # python -m reelfactory.settings > table.md
+    print(settings_table(), end="")
