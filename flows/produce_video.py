@@ -18,8 +18,9 @@ from typing import TypeVar
 
 from prefect import flow, get_run_logger, runtime
 from prefect.client.schemas.objects import State
+from prefect.context import FlowRunContext
 from prefect.exceptions import FlowPauseTimeout
-from prefect.flow_runs import pause_flow_run
+from prefect.flow_runs import pause_flow_run, suspend_flow_run
 from prefect.futures import PrefectFuture
 from prefect.input import RunInput
 from prefect.states import Completed, Failed
@@ -142,6 +143,11 @@ class Asking:
     def prices(self) -> Prices:
         return prices_from(self.settings)
 
+    @property
+    def wait(self) -> str:
+        """'pause' (this process waits) or 'suspend' (it exits; any worker resumes the run)."""
+        return self.plan.kit.approval.wait or self.settings.approval_wait
+
     def until_accepted(
         self,
         form: type[F],
@@ -158,22 +164,40 @@ class Asking:
         logger = get_run_logger()
         refusal = ""
         prefix = step.replace(":", "-")
-        notify_waiting(self.plan, step, self.flow_run_id, self.settings)
+        # Pause keys are numbered across the run: after a suspension the flow runs again from
+        # the top, every suspend_flow_run with a key already answered returns that answer
+        # (Prefect refuses to suspend twice on one key), and the decisions replay as they
+        # were. Tasks before this point return their cached results (same run, same
+        # inputs); the two with side effects are keyed by the pause they belong to.
+        notify_waiting(
+            self.plan,
+            step,
+            self.flow_run_id,
+            self.settings,
+            f"{prefix}-{self.attempts[prefix] + 1}",
+        )
         while True:
             self.attempts[prefix] += 1
+            key = f"{prefix}-{self.attempts[prefix]}"
+            wait_for = form.with_initial_data(description=describe(refusal))
             try:
-                answer = pause_flow_run(
-                    wait_for_input=form.with_initial_data(description=describe(refusal)),
-                    timeout=self.timeout_s,
-                    poll_interval=self.settings.approval_poll_s,
-                    key=f"{prefix}-{self.attempts[prefix]}",
-                )
+                if self.wait == "suspend":
+                    answer = suspend_flow_run(
+                        wait_for_input=wait_for, timeout=self.timeout_s, key=key
+                    )
+                else:
+                    answer = pause_flow_run(
+                        wait_for_input=wait_for,
+                        timeout=self.timeout_s,
+                        poll_interval=self.settings.approval_poll_s,
+                        key=key,
+                    )
             except FlowPauseTimeout:
                 message = f"no {step} decision within {self.timeout_s} s; nothing was published"
                 expired(self.plan, step, message, self.flow_run_id, self.settings)
                 raise ApprovalExpired(message) from None
             decision = judge(answer)
-            record_decision(decision, self.settings.db_url)
+            record_decision(decision, self.settings.db_url, key)
             if decision.accepted:
                 return decision
             refusal = decision.reason
@@ -276,7 +300,11 @@ def cleared(ask: Asking, report: ModerationReport, step: str) -> str:
 @flow(name=FLOW_NAME, log_prints=False, persist_result=True)
 def produce_video(brief: Brief) -> RunOutcome | State:
     """Expand, moderate, render, check frames, assemble, wait for approval, publish."""
-    started_at = datetime.now(UTC)  # the turnaround clock: run start to final sign-off
+    # The turnaround clock: run start to final sign-off. A resumed (suspended) run starts
+    # this function again; its flow run still has its first start time.
+    context = FlowRunContext.get()
+    first_start = context.flow_run.start_time if context and context.flow_run else None
+    started_at = first_start or datetime.now(UTC)
     settings = Settings()
     logger = get_run_logger()
     flow_run_id = str(runtime.flow_run.id)
@@ -363,7 +391,7 @@ def render_all(
     if settings.render_deployment:
         refs = dispatch(flat, settings, key)
     else:
-        refs = [f.result() for f in [render_shot.submit(r, settings) for r in flat]]
+        refs = [f.result() for f in [render_shot.submit(r, settings, key) for r in flat]]
     out: dict[AspectRatio, list[RenderedShot]] = {}
     at = 0
     for ratio, requests in batches.items():

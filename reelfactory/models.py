@@ -516,6 +516,11 @@ class ApprovalRules(Frozen):
         pattern=r"^https?://",
         description="Posted a small JSON body whenever a run starts waiting; never logged.",
     )
+    wait: Literal["pause", "suspend"] | None = Field(
+        default=None,
+        description="pause: the run's process waits; suspend: it exits and the run resumes on "
+        "any worker (survives restarts). REEL_APPROVAL_WAIT if unset.",
+    )
 
 
 # --------------------------------------------------------------------------- editing rules

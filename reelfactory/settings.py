@@ -163,6 +163,11 @@ class Settings(BaseSettings):
     approval_timeout_s: int = Field(
         default=7 * 24 * 3600, ge=1, description="How long a run waits for a decision."
     )
+    approval_wait: Literal["pause", "suspend"] = Field(
+        default="pause",
+        description="pause: a waiting run keeps its process (expiry is audited by the run); "
+        "suspend: the process exits and the run resumes on any worker, surviving restarts.",
+    )
     approval_poll_s: int = Field(
         default=2, ge=1, description="Seconds between checks while paused."
     )

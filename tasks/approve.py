@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.context import TaskRunContext
 from prefect.settings import PREFECT_UI_URL
 
 from reelfactory import db
@@ -19,9 +21,21 @@ from reelfactory.settings import Settings
 WEBHOOK_TIMEOUT_S = 5.0
 
 
-@task(name="record-decision", retries=3, retry_delay_seconds=[1, 3, 10], cache_policy=NO_CACHE)
-def record_decision(decision: ApprovalDecision, db_url: str) -> None:
-    """Write one audit row per approval attempt, refused ones included."""
+def _per_pause(context: TaskRunContext, parameters: dict[str, Any]) -> str:
+    """Once per flow run and pause: a run resumed from suspension replays its decisions
+    without writing (or posting) them twice."""
+    return f"{context.task.name}-{context.task_run.flow_run_id}-{parameters['pause_key']}"
+
+
+@task(
+    name="record-decision",
+    retries=3,
+    retry_delay_seconds=[1, 3, 10],
+    cache_key_fn=_per_pause,
+    persist_result=True,
+)
+def record_decision(decision: ApprovalDecision, db_url: str, pause_key: str) -> None:
+    """Write one audit row per approval attempt (``pause_key``), refused ones included."""
     with db.session_for(db_url) as session:
         db.record_decision(session=session, decision=decision)
 
@@ -33,8 +47,10 @@ def record_video(video: VideoRecord, db_url: str) -> None:
         db.record_video(session=session, video=video)
 
 
-@task(name="notify-waiting", cache_policy=NO_CACHE)  # every wait is news
-def notify_waiting(plan: Plan, step: str, flow_run_id: str, settings: Settings) -> bool:
+@task(name="notify-waiting", cache_key_fn=_per_pause, persist_result=True)  # once per wait
+def notify_waiting(
+    plan: Plan, step: str, flow_run_id: str, settings: Settings, pause_key: str
+) -> bool:
     """POST the brand's webhook that a run waits for ``step``. Never fails the run: a
     webhook that is down or slow is logged (by host only: its URL may hold a token)."""
     url = plan.kit.approval.webhook_url

@@ -2,8 +2,9 @@
 
 The asset store is the shot cache's source of truth: a clip is reused when its key
 (``render.cache.shot_cache_key``) exists there, whichever run, brief or campaign made it.
-Prefect's own task cache is off (``NO_CACHE``) so that it can never answer for a clip the
-store no longer holds.
+Prefect's own task cache is scoped to one flow run (``INPUTS + RUN_ID``): across runs it
+never answers for a clip the store no longer holds; within a run it hands a run resumed from
+suspension each shot's first result, so its cost record still counts the renders it paid for.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from contextlib import nullcontext
 from typing import Any
 
 from prefect import get_run_logger, task
-from prefect.cache_policies import NO_CACHE
+from prefect.cache_policies import INPUTS, RUN_ID
 from prefect.concurrency.sync import concurrency
 
 from reelfactory.render import RenderedShot, RenderRequest, RenderStats, get_renderer
@@ -41,9 +42,23 @@ def describe(stats: RenderStats) -> str:
     )
 
 
-@task(name="render-shot", retries=1, retry_delay_seconds=5, tags=["render"], cache_policy=NO_CACHE)
-def render_shot(request: RenderRequest, settings: Settings) -> RenderedShot:
-    """Render a shot unless a clip with the same cache key is already stored."""
+@task(
+    name="render-shot",
+    retries=1,
+    retry_delay_seconds=5,
+    tags=["render"],
+    # Within one flow run only: a run resumed from suspension gets each shot's first result
+    # (its render stats included) back. Across runs the asset store alone decides.
+    cache_policy=INPUTS + RUN_ID,
+    persist_result=True,
+)
+def render_shot(request: RenderRequest, settings: Settings, batch: str = "") -> RenderedShot:
+    """Render a shot unless a clip with the same cache key is already stored.
+
+    ``batch`` names the version the shot is rendered for (``<run>-v<N>``): it keeps the
+    run-scoped task cache to one version, so a revision asks the store again and counts the
+    shots it reuses as reused.
+    """
     logger = get_run_logger()
     shot = request.shot
     size = f"{request.width}x{request.height}"

@@ -37,6 +37,7 @@ def tiny_frame_classifier(path: Path) -> Path:
 
 TWO_APPROVERS_KIT = "two-approvers"  # needs 2 distinct approvals, posts a webhook
 EXPIRING_KIT = "quick-expiry"  # waits 3 s for approval; its webhook is down
+SUSPENDING_KIT = "suspending"  # waits for approval suspended: the run's process exits
 
 
 def aurora_variant(kits: Path, kit_id: str, **changes: Any) -> None:
@@ -73,6 +74,7 @@ def lane_brand_kits(path: Path, webhook_url: str) -> Path:
     aurora_variant(
         path, EXPIRING_KIT, approval={"timeout_s": 3, "webhook_url": "http://127.0.0.1:9/hook"}
     )
+    aurora_variant(path, SUSPENDING_KIT, approval={"wait": "suspend"})
     return path
 
 
@@ -102,12 +104,30 @@ def webhook() -> Iterator[Webhook]:
         yield hook
 
 
+class Served:
+    """The process serving the flows (``python -m flows``), which a test may restart."""
+
+    def __init__(self, settings: Settings, api_url: str, env: dict[str, str]) -> None:
+        self.settings, self.api_url, self.env = settings, api_url, env
+        self._stack: ExitStack | None = None
+
+    def start(self) -> None:
+        self._stack = ExitStack()
+        self._stack.enter_context(served_flows(self.settings, self.api_url, extra_env=self.env))
+
+    def stop(self) -> None:
+        if self._stack is not None:
+            self._stack.close()
+            self._stack = None
+
+
 @dataclass(frozen=True)
 class Lane:
     settings: Settings
     api_url: str
     bucket: str
     env: dict[str, str]
+    served: Served
 
 
 @pytest.fixture(scope="session")
@@ -144,13 +164,16 @@ def lane(
             # scheduled every minute gets its run within the test's patience.
             mp.setenv("PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS", "5")
             api_url = stack.enter_context(prefect_server(settings))
-        stack.enter_context(served_flows(settings, api_url, extra_env=env))
+        served = Served(settings, api_url, env)
+        served.start()
+        stack.callback(served.stop)
         stack.enter_context(temporary_settings(updates={PREFECT_API_URL: api_url}))
         yield Lane(
             settings=settings,
             api_url=api_url,
             bucket=E2E_BUCKET,
             env={**env, "PREFECT_API_URL": api_url},
+            served=served,
         )
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+import time
+from pathlib import Path
 from uuid import UUID
 
 import pytest
@@ -19,7 +21,14 @@ from reelfactory import orchestration as orch
 from reelfactory.cli import app
 from reelfactory.models import Brief, RunOutcome
 from tests.conftest import brief_data, keys_in
-from tests.e2e.conftest import EXPIRING_KIT, TWO_APPROVERS_KIT, Lane, Webhook, run_artifacts
+from tests.e2e.conftest import (
+    EXPIRING_KIT,
+    SUSPENDING_KIT,
+    TWO_APPROVERS_KIT,
+    Lane,
+    Webhook,
+    run_artifacts,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -47,6 +56,27 @@ def pause_description(run_id: str) -> str:
             flow_run_id=UUID(run_id), key=keyset_from_paused_state(state)["description"]
         )
     return str(json.loads(value))
+
+
+def run_processes(run_id: str) -> list[int]:
+    """PIDs of processes executing ``run_id`` (the runner starts each with its id in the
+    environment)."""
+    needle = f"PREFECT__FLOW_RUN_ID={run_id}".encode()
+    found = []
+    for env in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if needle in env.read_bytes().split(b"\0"):
+                found.append(int(env.parent.name))
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return found
+
+
+def wait_for_exit(run_id: str, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while run_processes(run_id):
+        assert time.monotonic() < deadline, f"the process of {run_id} did not exit"
+        time.sleep(0.5)
 
 
 def cli(lane: Lane, *args: str) -> tuple[int, str]:
@@ -196,3 +226,41 @@ def test_a_revision_rerenders_only_the_changed_shot(lane: Lane, s3: S3Client) ->
     assert isinstance(outcome, RunOutcome) and outcome.cost is not None
     assert outcome.cost.renders + outcome.cost.reused == 12 and outcome.cost.cpu_s > 0
     assert outcome.cost.saved_cpu_s > 0  # the five reused shots once took CPU time
+
+
+def test_a_suspended_run_survives_a_restart_of_its_worker(lane: Lane, s3: S3Client) -> None:
+    """The kit waits suspended: the run's process exits, the serving process is stopped and
+    started again, and the approval resumes the run from the top on the new one. Nothing is
+    rendered twice and no decision is recorded twice."""
+    brief = Brief.model_validate(brief_data(id="e2e-suspended", brand=SUSPENDING_KIT))
+    clips = lane.settings.assets_dir / "shots"
+    run_id = orch.submit(brief)
+    w = orch.wait_for(run_id, orch.is_paused, timeout_s=RUN_TIMEOUT_S)
+    assert (w.state_name, orch.pause_key(w)) == ("Suspended", "approval-1"), w.message
+    rendered = {p: p.stat().st_mtime_ns for p in clips.glob("*.mp4")}
+
+    # Suspending ends the run's process. Wait for it to be gone: a runner that stops while
+    # it still tracks a run's process cancels that run.
+    wait_for_exit(run_id, timeout_s=60)
+    lane.served.stop()  # the worker goes away; the run holds no process
+    assert orch.Watched(orch.read_run(run_id)).state_name == "Suspended"
+    lane.served.start()
+
+    # A refused answer first: the resumed run replays it and suspends again on approval-2.
+    code, out = cli(lane, "approve", run_id, "--as", "someone.else@example.com")
+    assert code == 3, out
+    assert json.loads(out)["waiting_for"] == "approval-2"
+    code, out = cli(lane, "approve", run_id, "--as", MAYA, "--notes", "after the restart")
+    assert code == 0, out
+    assert json.loads(out)["state"] == "Completed"
+
+    assert keys_in(s3, lane.bucket, f"published/{SUSPENDING_KIT}/adhoc/e2e-suspended/")
+    # No clip was written again: every shot was rendered once, before the suspension.
+    assert {p: p.stat().st_mtime_ns for p in clips.glob("*.mp4")} == rendered
+    outcome = orch.read_run(run_id).state.result()  # type: ignore[union-attr]
+    assert isinstance(outcome, RunOutcome) and outcome.cost is not None
+    assert (outcome.cost.renders, outcome.cost.reused) == (3, 0)  # the first run's renders
+    assert audit(lane, run_id) == [
+        ("someone.else@example.com", None, False),
+        (MAYA, "approve", True),
+    ]
