@@ -5,6 +5,8 @@ VENV        ?= .venv
 PY          := $(VENV)/bin/python
 PIP         := $(PY) -m pip --quiet --disable-pip-version-check
 SYSTEM_PKGS := fonts-dejavu-core
+# `make test` only: the browser tests drive Debian's chromium (Playwright downloads none).
+TEST_SYSTEM_PKGS := chromium
 # torch's CPU wheel: an unpinned torch pulls a multi-GB CUDA build.
 TORCH       ?= torch==2.13.0
 DEMO_APPROVER ?= maya.chen@aurora-coffee.example   # listed in brand_kits/aurora-coffee/kit.yaml
@@ -14,15 +16,23 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export HF_HUB_OFFLINE := 1
 
-.PHONY: demo up test lint bench system-deps clean
+.PHONY: demo up test lint bench system-deps test-system-deps clean
 
-system-deps:
-	@missing=""; for p in $(SYSTEM_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# Installs those of the Debian packages $(1) that are missing; `dpkg -s` keeps reruns quiet.
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$missing; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq $$missing; fi; \
 	fi
+endef
+
+system-deps:
+	$(call apt_install,$(SYSTEM_PKGS))
+
+test-system-deps: system-deps
+	$(call apt_install,$(TEST_SYSTEM_PKGS))
 
 $(VENV)/.base: pyproject.toml | system-deps
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -30,7 +40,7 @@ $(VENV)/.base: pyproject.toml | system-deps
 	$(PIP) install -e .
 	@touch $@
 
-$(VENV)/.dev: pyproject.toml | system-deps
+$(VENV)/.dev: pyproject.toml | test-system-deps
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install '$(TORCH)'
 	$(PIP) install -e '.[dev,render]'

@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import Session
 from starlette.datastructures import FormData
 from starlette.datastructures import UploadFile as StarletteUpload
+from starlette.formparsers import MultiPartException
 
 from reelfactory import accounts as acc
 from reelfactory import orchestration as orch
@@ -45,7 +46,13 @@ from reelfactory.models import (
 from reelfactory.settings import Settings
 from reelfactory.web import forms
 from reelfactory.web.runs import run_facts, view
-from reelfactory.web.security import BodyLimit, same_token, security_headers
+from reelfactory.web.security import (
+    BodyLimit,
+    FieldTooLarge,
+    read_form,
+    same_token,
+    security_headers,
+)
 from reelfactory.web.status import Status, status_of
 from reelfactory.web.uploads import UploadRejected, accept_reference, check_image
 
@@ -451,14 +458,25 @@ def create_app(
     @app.post("/briefs", include_in_schema=False)
     async def post_brief(request: Request, ws: WebUser) -> Response:
         try:
-            form = await request.form(max_files=MAX_REFERENCES, max_fields=100)
-        except HTTPException as exc:  # starlette: a part over 1 MiB, too many files/fields
-            raise HTTPException(413 if "size" in str(exc.detail) else 400, exc.detail) from None
+            form = await read_form(
+                request.headers,
+                request.stream(),
+                max_files=MAX_REFERENCES,
+                max_fields=100,
+                max_part_size=JSON_LIMIT,
+            )
+        except FieldTooLarge as exc:
+            raise HTTPException(
+                413, f"{exc.field}: more than {JSON_LIMIT // 2**20} MiB of text; nothing was saved"
+            ) from None
+        except MultiPartException as exc:  # too many files or fields, a malformed body
+            raise HTTPException(400, exc.message) from None
         require_csrf(ws, _str(form.get("csrf_token")))
         files = [
             f for f in form.getlist("references") if isinstance(f, StarletteUpload) and f.filename
         ]
         uploads = [(f.filename, await f.read(upload_limit + 1)) for f in files]
+        await form.close()  # the spooled upload files; the text fields stay readable
         from starlette.concurrency import run_in_threadpool
 
         return await run_in_threadpool(handle_brief_form, request, ws, form, uploads)

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from reelfactory.errors import _short
+from reelfactory.models import _CONTROL
 
 TRANSLATION_SLOTS = 2
 TEXT_FIELDS = (
@@ -48,7 +49,10 @@ def form_values(form: Mapping[str, str | Sequence[str]]) -> FormValues:
         f"tr{i}_{f}" for i in range(1, TRANSLATION_SLOTS + 1) for f in SLOT_FIELDS
     ):
         raw = form.get(name, "")
-        values[name] = raw if isinstance(raw, str) else (raw[0] if raw else "")
+        text = raw if isinstance(raw, str) else (raw[0] if raw else "")
+        # Control and bidi-override characters never reach the model or the page shown back
+        # (the model strips them too); line breaks and tabs stay for the textareas.
+        values[name] = _CONTROL.sub("", text)
     ratios = form.get("aspect_ratios", [])
     values["aspect_ratios"] = [ratios] if isinstance(ratios, str) else list(ratios)
     return values

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, MutableMapping
+from contextlib import aclosing
 from typing import Any
+from urllib.parse import unquote_plus
+
+from python_multipart.multipart import parse_options_header
+from starlette.datastructures import FormData, Headers
+from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -73,6 +79,58 @@ async def _too_large(send: Send, limit: int) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+class FieldTooLarge(MultiPartException):
+    """A form field over the per-field limit; ``field`` names it."""
+
+    def __init__(self, field: str, limit: int) -> None:
+        self.field = field
+        super().__init__(f"{field}: larger than {limit // 1024} KiB")
+
+
+class _NamedMultiPart(MultiPartParser):
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        try:
+            super().on_part_data(data, start, end)
+        except MultiPartException:
+            raise FieldTooLarge(self._current_part.field_name, self.max_part_size) from None
+
+
+class _NamedUrlEncoded(FormParser):
+    def on_field_data(self, data: bytes, start: int, end: int) -> None:
+        try:
+            super().on_field_data(data, start, end)
+        except MultiPartException:
+            name = unquote_plus(self._field_name.decode("latin-1"))
+            raise FieldTooLarge(name, self.max_part_size) from None
+
+
+async def read_form(
+    headers: Headers,
+    stream: AsyncGenerator[bytes, None],
+    *,
+    max_files: int,
+    max_fields: int,
+    max_part_size: int,
+) -> FormData:
+    """Starlette's ``request.form()``, except that a text field over ``max_part_size``
+    raises ``FieldTooLarge`` naming the field; other problems raise ``MultiPartException``."""
+    kind, _ = parse_options_header(headers.get("content-type"))
+    async with aclosing(stream) as body:
+        if kind == b"multipart/form-data":
+            return await _NamedMultiPart(
+                headers,
+                body,
+                max_files=max_files,
+                max_fields=max_fields,
+                max_part_size=max_part_size,
+            ).parse()
+        if kind == b"application/x-www-form-urlencoded":
+            return await _NamedUrlEncoded(
+                headers, body, max_fields=max_fields, max_part_size=max_part_size
+            ).parse()
+    return FormData()
 
 
 def security_headers(media_sources: str) -> dict[str, str]:

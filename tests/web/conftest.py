@@ -76,3 +76,59 @@ def form_data(**overrides: str | list[str]) -> dict[str, str | list[str]]:
     }
     data.update(overrides)
     return data
+
+
+# --------------------------------------------------------------------------- shared helpers
+
+
+def api_headers(settings: Settings, email: str) -> dict[str, str]:
+    """``Authorization: Bearer`` for a new API token of ``email`` (an existing user)."""
+    from reelfactory.accounts import new_api_token, user_by_email
+
+    with session_for(settings.db_url) as session:
+        user = user_by_email(session, email)
+        assert user is not None, email
+        return {"Authorization": f"Bearer {new_api_token(session, user, 'test')}"}
+
+
+def brief_count(settings: Settings) -> int:
+    """Rows in the ``brief`` table of this test's database."""
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from reelfactory.accounts import BriefRow
+
+    with session_for(settings.db_url) as session:
+        return int(session.exec(select(func.count()).select_from(BriefRow)).one())
+
+
+def flow_run_count() -> int:
+    """Flow runs on the (session-wide, shared) Prefect server: compare, never expect a total."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return client.count_flow_runs()
+
+
+def png(rgb: tuple[int, int, int] = (40, 90, 200), size: tuple[int, int] = (64, 64)) -> bytes:
+    """A small plain-colour PNG, made in memory."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, rgb).save(out, format="PNG")
+    return out.getvalue()
+
+
+@pytest.fixture(scope="session")
+def campaign_deployment(prefect_api: str) -> str:
+    """The campaign-batch deployment on the shared server, with nothing serving it."""
+    from prefect.deployments.runner import RunnerDeployment
+
+    from flows.campaign_batch import DEPLOYMENT_NAME, FLOW_NAME, campaign_batch
+
+    deployment = campaign_batch.to_deployment(name=DEPLOYMENT_NAME)
+    assert isinstance(deployment, RunnerDeployment)
+    deployment.apply()
+    return f"{FLOW_NAME}/{DEPLOYMENT_NAME}"
