@@ -33,12 +33,13 @@ def submit(
 
     With ``idempotency_key``, submitting again returns the run the first call started.
     """
-    run = run_deployment(
+    run = run_deployment(  # type: ignore[call-arg]  # async_dispatch's _sync
         name=deployment,
         parameters={"brief": brief.model_dump(mode="json")},
         timeout=0,
         tags=[f"brand:{brief.brand}", f"brief:{brief.brief_id}", f"campaign:{brief.campaign}"],
         idempotency_key=idempotency_key,
+        _sync=True,  # these helpers are sync: never hand back an un-awaited coroutine
     )
     assert isinstance(run, FlowRun)  # the sync call of an async-dispatching function
     return str(run.id)
@@ -138,8 +139,10 @@ def is_review(w: Watched) -> bool:
 
 def resume_review(flow_run_id: str, *, reviewer: str, decision: str, notes: str = "") -> None:
     """Answer the moderation review form: decision 'allow' or 'block'."""
-    resume_flow_run(
-        UUID(flow_run_id), run_input={"reviewer": reviewer, "decision": decision, "notes": notes}
+    resume_flow_run(  # type: ignore[call-arg]  # async_dispatch's _sync
+        UUID(flow_run_id),
+        run_input={"reviewer": reviewer, "decision": decision, "notes": notes},
+        _sync=True,  # callers with a running event loop (notebooks, Playwright) included
     )
 
 
@@ -147,9 +150,10 @@ def resume(
     flow_run_id: str, *, approver: str, decision: str, notes: str = "", changes: str = ""
 ) -> None:
     """Answer the approval form, exactly as the UI's resume button does."""
-    resume_flow_run(
+    resume_flow_run(  # type: ignore[call-arg]  # async_dispatch's _sync
         UUID(flow_run_id),
         run_input={"approver": approver, "decision": decision, "notes": notes, "changes": changes},
+        _sync=True,
     )
 
 
@@ -167,11 +171,12 @@ CAMPAIGN_DEPLOYMENT = "campaign-batch/campaign-batch"
 
 def submit_campaign(campaign: Campaign, *, deployment: str = CAMPAIGN_DEPLOYMENT) -> str:
     """Start a campaign-batch run; return its flow run id without waiting."""
-    run = run_deployment(
+    run = run_deployment(  # type: ignore[call-arg]  # async_dispatch's _sync
         name=deployment,
         parameters={"campaign": campaign.model_dump(mode="json", by_alias=True)},
         timeout=0,
         tags=[f"brand:{campaign.brand}", f"campaign-run:{campaign.id}"],
+        _sync=True,
     )
     assert isinstance(run, FlowRun)
     return str(run.id)
