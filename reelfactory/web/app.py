@@ -727,7 +727,7 @@ def create_app(
         "/api/v1/campaigns",
         status_code=201,
         response_model=CampaignStarted,
-        responses={422: {"model": Problem}, 403: {"model": Problem}},
+        responses={422: {"model": Problem}, 403: {"model": Problem}, 503: {"model": Problem}},
         tags=["campaigns"],
     )
     def api_campaign(payload: dict[str, Any], user: ApiUser) -> Any:
@@ -741,6 +741,9 @@ def create_app(
             parse_campaign,
         )
 
+        base = payload.get("base", {})
+        if isinstance(base, dict) and "submitted_by" not in base:  # as for a brief: the token's
+            payload = {**payload, "base": {**base, "submitted_by": user.email}}
         try:
             campaign = parse_campaign(payload, source="campaign")
             expanded, problems = expand_campaign(campaign)
@@ -751,11 +754,22 @@ def create_app(
             return problem(422, "invalid campaign", _by_field(exc.problems))
         if not user.may_submit(campaign.brand):
             return problem(403, f"you may not start campaigns for brand {campaign.brand!r}")
+        # Separation of duties rests on submitted_by: nobody starts videos in another's name.
+        others = sorted({v.brief.submitted_by for v in expanded} - {user.email})
+        if others:
+            return problem(
+                422,
+                "invalid campaign",
+                {"base.submitted_by": [f"must be you ({user.email}), not {', '.join(others)}"]},
+            )
         guess = estimate_for([v.brief for v in expanded], campaign.budget, settings)
         if guess is not None and (refusal := budget_refusal(guess)):
             return problem(422, f"over budget: {refusal}")
-        with bound():
-            run_id = orch.submit_campaign(campaign, deployment=campaign_deployment)
+        try:
+            with bound():
+                run_id = orch.submit_campaign(campaign, deployment=campaign_deployment)
+        except Exception as exc:  # the Prefect API is down or the deployment is missing
+            return problem(503, f"could not start the campaign run: {exc}")
         return CampaignStarted(
             campaign=campaign.id,
             videos=sum(len(v.aspect_ratios) for v in expanded),
