@@ -54,7 +54,7 @@ from reelfactory.web.security import (
     security_headers,
 )
 from reelfactory.web.status import Status, status_of
-from reelfactory.web.uploads import UploadRejected, accept_reference, check_image
+from reelfactory.web.uploads import CheckedImage, UploadRejected, accept_reference, check_image
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -64,6 +64,15 @@ JSON_LIMIT = 1 * 2**20  # API bodies and plain forms
 MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
 
 Submit = Callable[[Brief], str]
+
+
+class FormRefused(Exception):
+    """The brief form goes back to the user with these errors by field."""
+
+    def __init__(self, errors: dict[str, list[str]], status: int = 422) -> None:
+        super().__init__(errors)
+        self.errors = errors
+        self.status = status
 
 
 class LoginRequired(Exception):
@@ -498,64 +507,63 @@ def create_app(
             return form_page(
                 request, ws, values, errors=forms.validation_errors(exc, values), code=422
             )
+        try:
+            images = checked_images(uploads)
+            if action == "check":
+                return form_page(request, ws, values, check=check_brief(brief, values))
+            final, run_id = submit_brief(brief, images, values)
+        except FormRefused as exc:
+            return form_page(request, ws, values, errors=exc.errors, code=exc.status)
         with session_for(settings.db_url) as session:
-            outcome = _check_or_submit(brief, action, uploads)
-            if isinstance(outcome, Response):
-                return outcome
-            if isinstance(outcome, dict):
-                if "__error__" in outcome:
-                    errors: dict[str, list[str]] = outcome["__error__"]
-                    code = 413 if outcome.get("__too_large__") else 422
-                    return form_page(request, ws, values, errors=errors, code=code)
-                return form_page(request, ws, values, check=outcome)
-            row = acc.save_brief(session, outcome[0], outcome[1])
+            row = acc.save_brief(session, final, run_id)
         return RedirectResponse(f"/briefs/{quote(row.brief_id)}", status_code=303)
 
-    def _check_or_submit(
-        brief: Brief, action: str, uploads: list[tuple[str | None, bytes]]
-    ) -> dict[str, Any] | tuple[Brief, str] | Response:
-        """'check': the shot list and moderation report; 'submit': (brief, flow run id).
-        Errors come back as ``{'__error__': {field: [messages]}}``."""
-        values_errors: dict[str, list[str]] = {}
+    def checked_images(uploads: list[tuple[str | None, bytes]]) -> list[CheckedImage]:
+        """Every upload read as an image (content, size, dimensions), nothing stored yet."""
+        try:
+            return [check_image(data, name, upload_limit) for name, data in uploads]
+        except UploadRejected as exc:
+            raise FormRefused({"references": [str(exc)]}, 413 if exc.too_large else 422) from None
+
+    def check_brief(brief: Brief, values: forms.FormValues) -> dict[str, Any]:
+        """'Check': text moderation and expansion, as the run will do them. Saves nothing."""
+        try:
+            result = plan(brief, settings)
+        except ModerationBlocked as exc:
+            raise FormRefused({forms.ROOT: [str(exc)]}) from None
+        except InputError as exc:
+            raise FormRefused(forms.problem_errors(exc.problems, values)) from None
+        return _check_view(result.shot_list, result.report)
+
+    def submit_brief(
+        brief: Brief, images: list[CheckedImage], values: forms.FormValues
+    ) -> tuple[Brief, str]:
+        """Check the brief's shape against its format, moderate and store the reference
+        images, start the run. Nothing is recorded until all of that succeeded."""
         kit = brand_kit_by_id(settings.brand_kits_dir, brief.brand)
         try:
-            images = [(name, check_image(data, name, upload_limit)) for name, data in uploads]
-        except UploadRejected as exc:
-            return {"__error__": {"references": [str(exc)]}, "__too_large__": exc.too_large}
-        try:
-            if action == "check":
-                result = plan(brief, settings)
-                return _check_view(result.shot_list, result.report)
             shape(brief, kit, settings, expander=TemplateExpander())
-        except ModerationBlocked as exc:
-            return {"__error__": {forms.ROOT: [str(exc)]}}
         except InputError as exc:
-            return {
-                "__error__": forms.problem_errors(
-                    exc.problems, forms.form_values({}) | _values_of(brief)
-                )
-            }
+            raise FormRefused(forms.problem_errors(exc.problems, values)) from None
         refs: list[AssetRef] = []
-        for name, _image in images:
+        refused: list[str] = []
+        for image in images:
             try:
-                refs.append(accept_reference(_image.data, name, kit, settings))
+                refs.append(accept_reference(image, kit, settings))
             except UploadRejected as exc:
-                values_errors.setdefault("references", []).append(str(exc))
-        if values_errors:
-            return {"__error__": values_errors}
-        final = brief.model_copy(update={"references": refs, "id": None}) if refs else brief
-        if refs:
-            final = Brief.model_validate(final.model_dump(mode="json"))
+                refused.append(str(exc))
+        if refused:
+            raise FormRefused({"references": refused})
+        if refs:  # the references are part of the brief, and of its content-derived id
+            brief = Brief.model_validate(
+                brief.model_dump(mode="json") | {"id": None, "references": refs}
+            )
         try:
-            run_id = submit(final)
+            return brief, submit(brief)
         except Exception as exc:  # the Prefect API is down or the deployment is missing
-            log.warning("could not start produce-video for %s: %s", final.brief_id, exc)
-            return {
-                "__error__": {
-                    forms.ROOT: [f"could not start the run: {exc}. Nothing was saved; try again."]
-                }
-            }
-        return final, run_id
+            log.warning("could not start produce-video for %s: %s", brief.brief_id, _why(exc))
+            message = f"could not start the run: {_why(exc)}. Nothing was saved; try again."
+            raise FormRefused({forms.ROOT: [message]}, 503) from None
 
     @app.get("/briefs/{brief_id}", include_in_schema=False)
     def brief_page(request: Request, brief_id: str, ws: WebUser, session: Db) -> Response:
@@ -658,7 +666,7 @@ def create_app(
         try:
             run_id = submit(brief)
         except Exception as exc:
-            return problem(503, f"could not start the run: {exc}; nothing was saved")
+            return problem(503, f"could not start the run: {_why(exc)}; nothing was saved")
         row = acc.save_brief(session, brief, run_id)
         return BriefCreated(
             brief_id=row.brief_id, flow_run_id=row.flow_run_id, url=f"/briefs/{row.brief_id}"
@@ -769,7 +777,7 @@ def create_app(
             with bound():
                 run_id = orch.submit_campaign(campaign, deployment=campaign_deployment)
         except Exception as exc:  # the Prefect API is down or the deployment is missing
-            return problem(503, f"could not start the campaign run: {exc}")
+            return problem(503, f"could not start the campaign run: {_why(exc)}")
         return CampaignStarted(
             campaign=campaign.id,
             videos=sum(len(v.aspect_ratios) for v in expanded),
@@ -836,10 +844,6 @@ def _check_view(shot_list: ShotList, report: ModerationReport) -> dict[str, Any]
         "findings": [f.describe() for f in report.findings],
         "rows": shot_list_rows(shot_list),
     }
-
-
-def _values_of(brief: Brief) -> forms.FormValues:
-    return {f"tr{i}_lang": lang for i, lang in enumerate(brief.translations, start=1)}
 
 
 def _by_field(problems: list[str]) -> dict[str, list[str]]:
@@ -910,6 +914,12 @@ def _statuses(rows: list[acc.BriefRow]) -> dict[str, Status]:
         )
         out[row.brief_id] = status_of(facts)
     return out
+
+
+def _why(exc: BaseException) -> str:
+    """An exception as a reason: Prefect's ObjectNotFound, for one, prints as 'None'."""
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text and text != "None" else type(exc).__name__
 
 
 def _aware(at: datetime) -> datetime:

@@ -37,6 +37,7 @@ class UploadRejected(ReelError):
 
 @dataclass(frozen=True)
 class CheckedImage:
+    name: str  # what the user picked, for messages only
     data: bytes
     ext: str
     media_type: str
@@ -85,7 +86,8 @@ def check_image(data: bytes, filename: str | None, max_bytes: int) -> CheckedIma
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise UploadRejected(f"{name}: not a readable image ({type(exc).__name__})") from None
     ext, media_type = ALLOWED[kind]
-    return CheckedImage(data, ext, media_type, width, height, np.ascontiguousarray(rgb[..., ::-1]))
+    bgr = np.ascontiguousarray(rgb[..., ::-1])
+    return CheckedImage(name, data, ext, media_type, width, height, bgr)
 
 
 def moderate_image(
@@ -107,15 +109,11 @@ def store_image(image: CheckedImage, settings: Settings) -> AssetRef:
     return store.ref(key, image.media_type, width=image.width, height=image.height)
 
 
-def accept_reference(
-    data: bytes, filename: str | None, kit: BrandKit, settings: Settings
-) -> AssetRef:
-    """Check, moderate and store one reference image. Only an 'allow' is kept: there is no
+def accept_reference(image: CheckedImage, kit: BrandKit, settings: Settings) -> AssetRef:
+    """Moderate and store one checked reference image. Only an 'allow' is kept: there is no
     human review queue for uploads, so 'review' is refused with the reason too."""
-    name = display_name(filename)
-    image = check_image(data, filename, int(settings.web_upload_max_mib * 2**20))
-    report = moderate_image(image, name, kit, settings)
+    report = moderate_image(image, image.name, kit, settings)
     if report.verdict is not Verdict.ALLOW:
         reasons = "; ".join(f.describe() for f in report.findings) or report.verdict.value
-        raise UploadRejected(f"{name}: not accepted by moderation ({reasons})")
+        raise UploadRejected(f"{image.name}: not accepted by moderation ({reasons})")
     return store_image(image, settings)

@@ -398,8 +398,11 @@ def test_a_missing_deployment_is_503_and_saves_nothing(web: Web) -> None:
         form = client.post(
             "/briefs", data={**form_data(title="Nowhere"), "csrf_token": csrf, "action": "submit"}
         )
-        assert form.status_code == 422
-        assert "could not start the run" in form.text and 'id="form-errors"' in form.text
+        assert form.status_code == 503
+        assert (
+            "could not start the run: ObjectNotFound" in form.text
+            and 'id="form-errors"' in form.text
+        )
     assert brief_count(web.settings) == rows and flow_run_count() == runs
 
 
