@@ -32,6 +32,8 @@ app.add_typer(report_app, name="report")
 app.add_typer(campaign_app, name="campaign")
 users_app = typer.Typer(no_args_is_help=True, help="Web app users, roles and API tokens.")
 app.add_typer(users_app, name="users")
+infra_app = typer.Typer(no_args_is_help=True, help="Production setup on a Prefect server.")
+app.add_typer(infra_app, name="infra")
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DEMO_BRIEF = PROJECT_ROOT / "examples" / "briefs" / "aurora-coffee-launch.yaml"
@@ -978,6 +980,63 @@ def web_app(
     from reelfactory.web.app import serve
 
     serve(Settings(), host=host, port=port)
+
+
+@infra_app.command("init")
+def infra_init(
+    gpu_limit: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--gpu-limit",
+            help="A GPU slot: a global concurrency limit of 1 (repeatable, one per GPU). "
+            "Default: REEL_GPU_CONCURRENCY_LIMIT, if set.",
+        ),
+    ] = None,
+    kubernetes: Annotated[
+        bool,
+        typer.Option(
+            "--kubernetes",
+            help="Make the gpu pool a Kubernetes pool with infra/k8s/gpu-job-template.json.",
+        ),
+    ] = False,
+    skip_db: Annotated[
+        bool, typer.Option("--skip-db", help="Leave reelfactory's database as it is.")
+    ] = False,
+) -> None:
+    """Create the work pools cpu and gpu, the GPU concurrency limits, and reelfactory's
+    database schema, where missing. Existing ones are left as they are: safe to run again."""
+    from reelfactory import infra
+
+    settings = Settings()
+    limits = gpu_limit or (
+        [settings.gpu_concurrency_limit] if settings.gpu_concurrency_limit else []
+    )
+    try:
+        _api_ready(settings)
+        steps = infra.init(limits, kubernetes=kubernetes)
+    except ReelError as exc:
+        raise fail(exc) from None
+    for step in steps:
+        err.print(step.line(), markup=False)
+    if not skip_db:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from reelfactory.db import init_db
+
+        shown = make_url(settings.db_url).render_as_string(hide_password=True)
+        try:
+            init_db(settings.db_url).dispose()
+        except SQLAlchemyError as exc:
+            raise fail(ReelError(f"database {shown}: {exc}")) from None
+        err.print(f"database {shown}: at the newest migration", markup=False)
+    created = [s for s in steps if s.outcome == "create"]
+    differs = [s for s in steps if s.outcome == "differs"]
+    if not created and not differs:
+        err.print("nothing to create: every pool and limit exists")
+    typer.echo(json.dumps({"ok": not differs, "steps": [s.as_json() for s in steps]}))
+    if differs:
+        raise typer.Exit(1)
 
 
 @users_app.command("add")

@@ -155,8 +155,8 @@ def work_pools(api_url: str | None, settings: Settings) -> list[Check]:
                     Check(
                         f"work pool {pool}",
                         "fail",
-                        f"missing: `prefect work-pool create {pool} --type process` "
-                        "(or deploy infra/prefect.yaml)",
+                        f"missing: `reel infra init` creates it (or `prefect work-pool "
+                        f"create {pool} --type process`)",
                     )
                 )
         if settings.gpu_concurrency_limit:
@@ -169,8 +169,8 @@ def work_pools(api_url: str | None, settings: Settings) -> list[Check]:
                     Check(
                         f"concurrency limit {limit}",
                         "fail",
-                        f"missing: `prefect gcl create {limit} --limit 1` "
-                        "(REEL_GPU_CONCURRENCY_LIMIT names it)",
+                        f"missing: `reel infra init --gpu-limit {limit}` (or `prefect gcl "
+                        f"create {limit} --limit 1`); REEL_GPU_CONCURRENCY_LIMIT names it",
                     )
                 )
     return checks

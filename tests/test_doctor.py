@@ -73,9 +73,10 @@ def test_broken_configuration_says_what_to_fix(
     assert checks["s3"].outcome == "fail"
     assert "no-such-bucket" in checks["s3"].detail and "does not exist" in checks["s3"].detail
     assert checks["work pool gpu"].outcome == "fail"
-    assert "prefect work-pool create gpu" in checks["work pool gpu"].detail
+    assert "reel infra init" in checks["work pool gpu"].detail
     assert checks["concurrency limit gpu-missing-0"].outcome == "fail"
-    assert "prefect gcl create gpu-missing-0" in checks["concurrency limit gpu-missing-0"].detail
+    limit = checks["concurrency limit gpu-missing-0"].detail
+    assert "reel infra init --gpu-limit gpu-missing-0" in limit
 
     dead = by_name(diagnose(settings, api_url="http://127.0.0.1:9/api"))
     assert dead["prefect api"].outcome == "fail"
