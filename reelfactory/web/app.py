@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime, timedelta
@@ -153,6 +154,7 @@ Db = Annotated[Session, Depends(db)]
 def web_session(request: Request, session: Db) -> acc.WebSession:
     token = request.cookies.get(SESSION_COOKIE)
     ws = acc.resume_session(session, token) if token else None
+    session.close()  # give the connection back: the request may now wait on Prefect
     if ws is None:
         raise LoginRequired(_local_path(str(request.url.path)))
     return ws
@@ -164,6 +166,7 @@ WebUser = Annotated[acc.WebSession, Depends(web_session)]
 def api_user(request: Request, session: Db) -> acc.User:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     user = acc.user_for_token(session, token.strip()) if scheme.lower() == "bearer" else None
+    session.close()  # give the connection back: the request may now wait on Prefect
     if user is None:
         raise HTTPException(
             401, "a valid API token is required", headers={"WWW-Authenticate": "Bearer"}
@@ -181,20 +184,31 @@ def prefect_binding() -> Callable[[], AbstractContextManager[object]]:
     """Bind Prefect calls to the API this app was created under.
 
     Prefect's settings live in a context variable, and request handlers run on other
-    threads: without this they would fall back to the process-wide default API.
+    threads: without this they would fall back to the process-wide default API. The bound
+    settings are built once here (building them per request cost ~80 ms of CPU).
     """
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    import prefect.context
+    from prefect.settings import PREFECT_API_URL
 
     api_url = PREFECT_API_URL.value()
     if not api_url:
         return nullcontext
-    return lambda: temporary_settings(updates={PREFECT_API_URL: api_url})
+    context = prefect.context.get_settings_context()
+    bound = context.settings.copy_with_update(updates={PREFECT_API_URL: api_url})
+    return lambda: prefect.context.SettingsContext(profile=context.profile, settings=bound)
+
+
+# Concurrent flow-run creation on a SQLite Prefect server locks its database; Prefect's
+# client then backs off for seconds. A few at a time keeps the queue here instead.
+TRIGGERS_AT_ONCE = 4
 
 
 def default_submit(deployment: str, bound: Callable[[], AbstractContextManager[object]]) -> Submit:
+    gate = threading.BoundedSemaphore(TRIGGERS_AT_ONCE)
+
     def submit(brief: Brief) -> str:
         # The brief id is content-derived: a double click starts one run, not two.
-        with bound():
+        with gate, bound():
             return orch.submit(brief, deployment=deployment, idempotency_key=brief.brief_id)
 
     return submit
