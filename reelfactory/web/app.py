@@ -54,7 +54,7 @@ from reelfactory.web.security import (
     same_token,
     security_headers,
 )
-from reelfactory.web.status import Status, status_of
+from reelfactory.web.status import PHASES, Status, status_of
 from reelfactory.web.uploads import CheckedImage, UploadRejected, accept_reference, check_image
 
 log = logging.getLogger(__name__)
@@ -426,7 +426,7 @@ def create_app(
                 brands=visible,
                 error=str(exc),
                 filters={"brand": brand, "state": state, "since": since, "until": until},
-                phases=_PHASES,
+                phases=PHASES,
             )
         with bound():
             statuses = _statuses(rows)
@@ -441,7 +441,7 @@ def create_app(
             brands=visible,
             error="",
             filters={"brand": brand, "state": state, "since": since, "until": until},
-            phases=_PHASES,
+            phases=PHASES,
         )
 
     def form_page(
@@ -838,18 +838,6 @@ def create_app(
 
 
 # --------------------------------------------------------------------------- helpers
-
-_PHASES = [
-    "queued",
-    "rendering",
-    "in review",
-    "waiting for approval",
-    "approved",
-    "published",
-    "rejected",
-    "blocked",
-    "failed",
-]
 
 
 def _check_view(shot_list: ShotList, report: ModerationReport) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 Phase = Literal[
     "queued",
@@ -18,6 +18,8 @@ Phase = Literal[
     "unknown",
 ]
 FINAL_PHASES = {"published", "rejected", "blocked", "failed"}
+# The phases a list can be filtered by, in the order a run goes through them.
+PHASES: list[str] = [p for p in get_args(Phase) if p != "unknown"]
 
 
 @dataclass(frozen=True)
