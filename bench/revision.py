@@ -63,7 +63,7 @@ def one_version(
     width, height = ratio.size(short_edge)
     refs = [r.ref for r in results]
     timeline = build_timeline(shots, refs, kit, ratio=ratio, width=width, height=height)
-    sources = {s.index: store.local_path(r) for s, r in zip(shots.shots, refs, strict=True)}
+    sources = {s.index: store.fetch(r) for s, r in zip(shots.shots, refs, strict=True)}
     assemble(timeline, sources, out)
     return time.perf_counter() - started, sum(not r.reused for r in results)
 

@@ -1013,7 +1013,9 @@ def infra_init(
     )
     try:
         _api_ready(settings)
-        steps = infra.init(limits, kubernetes=kubernetes)
+        steps = infra.init(
+            limits, kubernetes=kubernetes, storage=infra.result_storage_for(settings)
+        )
     except ReelError as exc:
         raise fail(exc) from None
     for step in steps:
@@ -1033,7 +1035,7 @@ def infra_init(
     created = [s for s in steps if s.outcome == "create"]
     differs = [s for s in steps if s.outcome == "differs"]
     if not created and not differs:
-        err.print("nothing to create: every pool and limit exists")
+        err.print("nothing to create: every pool, limit and result storage exists")
     typer.echo(json.dumps({"ok": not differs, "steps": [s.as_json() for s in steps]}))
     if differs:
         raise typer.Exit(1)

@@ -94,7 +94,10 @@ def database(db_url: str) -> Check:
     return Check("database", "ok", f"{shown} at migration {head}")
 
 
-def asset_store(assets_dir: Path) -> Check:
+def asset_store(settings: Settings) -> Check:
+    if settings.asset_store:
+        return s3_asset_store(settings)
+    assets_dir = settings.assets_dir
     try:
         assets_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=assets_dir, prefix=".doctor-") as probe:
@@ -107,6 +110,74 @@ def asset_store(assets_dir: Path) -> Check:
             f"{assets_dir} is not writable ({exc.strerror}); fix its permissions or REEL_DATA_DIR",
         )
     return Check("asset store", "ok", f"{assets_dir} is writable")
+
+
+def s3_asset_store(settings: Settings) -> Check:
+    """Write and delete one probe object under the asset store's prefix."""
+    from uuid import uuid4
+
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from reelfactory.publish import s3_client
+    from reelfactory.storage import parse_asset_store
+
+    name = "asset store"
+    bucket, prefix = parse_asset_store(settings.asset_store or "")
+    key = f"{prefix}/.doctor-{uuid4().hex}" if prefix else f".doctor-{uuid4().hex}"
+    where = f"{settings.asset_store}" + (
+        f" at {settings.s3_endpoint_url}" if settings.s3_endpoint_url else ""
+    )
+    try:
+        client = s3_client(settings)
+        client.put_object(Bucket=bucket, Key=key, Body=b"ok")
+        client.delete_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", "?"))
+        fix = {
+            "NoSuchBucket": "the bucket does not exist: create it or fix REEL_ASSET_STORE",
+            "AccessDenied": "access denied: the workers' credentials need s3:PutObject, "
+            "s3:GetObject and s3:DeleteObject under the prefix",
+        }.get(code, f"error {code}")
+        return Check(name, "fail", f"{where}: {fix}")
+    except BotoCoreError as exc:
+        return Check(name, "fail", f"{where}: {exc}")
+    return Check(name, "ok", f"{where} is writable; this worker caches in {settings.data_dir}")
+
+
+def result_storage(settings: Settings, api_url: str | None) -> Check:
+    """With an S3 asset store, Prefect's results must be shared too (see reelfactory.infra)."""
+    from prefect.settings import get_current_settings
+
+    from reelfactory.infra import (
+        RESULT_STORAGE_SETTING,
+        read_result_storage,
+        result_storage_for,
+    )
+
+    name = "result storage"
+    wanted = result_storage_for(settings)
+    if wanted is None:
+        return Check(name, "skip", "local asset store: results stay on this machine")
+    configured = get_current_settings().results.default_storage_block
+    if configured != RESULT_STORAGE_SETTING:
+        return Check(
+            name,
+            "fail",
+            f"PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK is {configured or 'unset'}: set it to "
+            f"{RESULT_STORAGE_SETTING} on every worker, or runs cannot read each other's results",
+        )
+    if not api_url:
+        return Check(name, "skip", "no Prefect API to read the block from")
+    found = read_result_storage(wanted.name)
+    if found is None:
+        return Check(name, "fail", f"block {RESULT_STORAGE_SETTING} is missing: `reel infra init`")
+    if found != wanted:
+        return Check(
+            name,
+            "fail",
+            f"block is {found.describe()}, REEL_ASSET_STORE implies {wanted.describe()}",
+        )
+    return Check(name, "ok", f"{RESULT_STORAGE_SETTING}: {found.describe()}")
 
 
 def s3(settings: Settings) -> Check:
@@ -235,9 +306,12 @@ def diagnose(settings: Settings, api_url: str | None = None) -> list[Check]:
     api_url = api_url if api_url is not None else os.environ.get("PREFECT_API_URL") or None
     out: list[Check] = [_run("prefect api", lambda: prefect_api(api_url))]
     out.append(_run("database", lambda: database(settings.db_url)))
-    out.append(_run("asset store", lambda: asset_store(settings.assets_dir)))
+    out.append(_run("asset store", lambda: asset_store(settings)))
     out.append(_run("s3", lambda: s3(settings)))
     api_ok = out[0].outcome == "ok"
+    out.append(
+        _run("result storage", lambda: result_storage(settings, api_url if api_ok else None))
+    )
     out += _many("work pools", lambda: work_pools(api_url if api_ok else None, settings))
     out.append(_run("gpu", lambda: gpu(settings)))
     out += _many("fonts and ffmpeg", lambda: fonts_and_ffmpeg(settings))

@@ -6,7 +6,12 @@ needs, created where missing and left alone where present.
   infra/compose.yaml), or with ``kubernetes`` a Kubernetes pool whose base job template is
   infra/k8s/gpu-job-template.json (each run a Job with its own ``nvidia.com/gpu``);
 - one global concurrency limit of 1 per GPU slot name (``REEL_GPU_CONCURRENCY_LIMIT`` of the
-  worker holding that GPU).
+  worker holding that GPU);
+- with an S3 asset store (``REEL_ASSET_STORE``), an ``s3-bucket`` block ``reel-results`` in
+  the same bucket: Prefect's result storage, which every worker must share (a render-shots
+  run's result is read by the produce-video run that dispatched it, on another machine, and
+  a run resumed from suspension finds its tasks' cached results on whichever worker resumes
+  it). Workers select it with ``PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK=s3-bucket/reel-results``.
 
 What to create is decided by :func:`plan`, a pure function of what is wanted and what the
 server already has; :func:`read_server` and :func:`apply` are the thin I/O around it. Nothing
@@ -24,7 +29,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from reelfactory.errors import ReelError
-from reelfactory.settings import PROJECT_ROOT
+from reelfactory.settings import PROJECT_ROOT, Settings
+from reelfactory.storage import parse_asset_store
 
 if TYPE_CHECKING:
     from prefect.client.orchestration import SyncPrefectClient
@@ -38,6 +44,11 @@ POOL_DESCRIPTIONS = {
     "assembly).",
     GPU_POOL: "reelfactory: render-shots, one GPU per run.",
 }
+
+RESULT_STORAGE_BLOCK = "reel-results"
+RESULT_STORAGE_SETTING = (
+    f"s3-bucket/{RESULT_STORAGE_BLOCK}"  # PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK
+)
 
 PoolType = Literal["process", "kubernetes"]
 Outcome = Literal["create", "exists", "differs"]
@@ -58,6 +69,32 @@ class LimitSpec:
 
 
 @dataclass(frozen=True)
+class ResultStorageSpec:
+    """Where Prefect keeps task and flow results: a folder of the asset store's bucket.
+    Credentials are not part of it: workers use the standard AWS chain, as for S3."""
+
+    bucket: str
+    folder: str
+    endpoint_url: str | None = None
+    region: str = "us-east-1"
+    name: str = RESULT_STORAGE_BLOCK
+
+    def describe(self) -> str:
+        where = f" at {self.endpoint_url}" if self.endpoint_url else ""
+        return f"s3://{self.bucket}/{self.folder}{where}"
+
+
+def result_storage_for(settings: Settings) -> ResultStorageSpec | None:
+    """The result storage an S3 asset store implies; None with the local store (one
+    machine: Prefect's local result storage is shared by every process there)."""
+    if not settings.asset_store:
+        return None
+    bucket, prefix = parse_asset_store(settings.asset_store)
+    folder = f"{prefix}/prefect-results" if prefix else "prefect-results"
+    return ResultStorageSpec(bucket, folder, settings.s3_endpoint_url, settings.s3_region)
+
+
+@dataclass(frozen=True)
 class ExistingLimit:
     limit: int
     active: bool
@@ -69,16 +106,18 @@ class ServerState:
 
     pools: dict[str, str] = field(default_factory=dict)
     limits: dict[str, ExistingLimit] = field(default_factory=dict)
+    result_storage: ResultStorageSpec | None = None
 
 
 @dataclass(frozen=True)
 class Step:
-    kind: Literal["work pool", "concurrency limit"]
+    kind: Literal["work pool", "concurrency limit", "result storage"]
     name: str
     outcome: Outcome
     detail: str
     pool: PoolSpec | None = None
     limit: LimitSpec | None = None
+    storage: ResultStorageSpec | None = None
 
     def line(self) -> str:
         mark = {"create": "created", "exists": "exists ", "differs": "DIFFERS"}[self.outcome]
@@ -119,8 +158,14 @@ def wanted(
     return [PoolSpec(CPU_POOL, "process"), gpu], [LimitSpec(n) for n in names]
 
 
-def plan(pools: Sequence[PoolSpec], limits: Sequence[LimitSpec], have: ServerState) -> list[Step]:
-    """One step per pool and limit: create it, leave it (exists), or report how it differs."""
+def plan(
+    pools: Sequence[PoolSpec],
+    limits: Sequence[LimitSpec],
+    have: ServerState,
+    storage: ResultStorageSpec | None = None,
+) -> list[Step]:
+    """One step per pool, limit and result storage: create it, leave it (exists), or report
+    how it differs."""
     steps: list[Step] = []
     for pool in pools:
         found = have.pools.get(pool.name)
@@ -162,11 +207,61 @@ def plan(pools: Sequence[PoolSpec], limits: Sequence[LimitSpec], have: ServerSta
                     f"(`prefect gcl update {lim.name} --limit {lim.limit} --enable`)",
                 )
             )
+    if storage is not None:
+        got_storage = have.result_storage
+        kind: Literal["result storage"] = "result storage"
+        if got_storage is None:
+            steps.append(Step(kind, storage.name, "create", storage.describe(), storage=storage))
+        elif got_storage == storage:
+            steps.append(Step(kind, storage.name, "exists", f"{storage.describe()}, left as it is"))
+        else:
+            steps.append(
+                Step(
+                    kind,
+                    storage.name,
+                    "differs",
+                    f"is {got_storage.describe()}, REEL_ASSET_STORE implies "
+                    f"{storage.describe()}; left as it is (to replace it: "
+                    f"`prefect block delete {RESULT_STORAGE_SETTING}`, then run this again)",
+                )
+            )
     return steps
 
 
+def read_result_storage(name: str) -> ResultStorageSpec | None:
+    from prefect.exceptions import ObjectNotFound
+    from prefect_aws import S3Bucket
+
+    try:
+        block = S3Bucket.load(name, _sync=True)  # type: ignore[call-arg]
+    except (ObjectNotFound, ValueError):
+        return None
+    assert isinstance(block, S3Bucket)  # _sync: the block, not a coroutine
+    params = block.credentials.aws_client_parameters
+    region = getattr(block.credentials, "region_name", None) or "us-east-1"
+    return ResultStorageSpec(
+        block.bucket_name, block.bucket_folder, params.endpoint_url, region, name=name
+    )
+
+
+def save_result_storage(spec: ResultStorageSpec) -> None:
+    from prefect_aws import AwsCredentials, S3Bucket
+    from prefect_aws.client_parameters import AwsClientParameters
+
+    style = {"s3": {"addressing_style": "path"}} if spec.endpoint_url else None
+    credentials = AwsCredentials(  # no keys: the standard AWS chain of each worker
+        region_name=spec.region,
+        aws_client_parameters=AwsClientParameters(endpoint_url=spec.endpoint_url, config=style),
+    )
+    block = S3Bucket(bucket_name=spec.bucket, bucket_folder=spec.folder, credentials=credentials)
+    block.save(spec.name, overwrite=False, _sync=True)  # type: ignore[call-arg]
+
+
 def read_server(
-    client: SyncPrefectClient, pools: Sequence[PoolSpec], limits: Sequence[LimitSpec]
+    client: SyncPrefectClient,
+    pools: Sequence[PoolSpec],
+    limits: Sequence[LimitSpec],
+    storage: ResultStorageSpec | None = None,
 ) -> ServerState:
     from prefect.exceptions import ObjectNotFound
 
@@ -181,7 +276,8 @@ def read_server(
         except ObjectNotFound:
             continue
         found_limits[lim.name] = ExistingLimit(limit=got.limit, active=got.active)
-    return ServerState(pools=found_pools, limits=found_limits)
+    found_storage = read_result_storage(storage.name) if storage is not None else None
+    return ServerState(pools=found_pools, limits=found_limits, result_storage=found_storage)
 
 
 def default_job_template(pool_type: PoolType) -> dict[str, Any]:
@@ -216,6 +312,8 @@ def apply(client: SyncPrefectClient, steps: Sequence[Step]) -> list[Step]:
                 client.create_global_concurrency_limit(
                     GlobalConcurrencyLimitCreate(name=step.limit.name, limit=step.limit.limit)
                 )
+            elif step.outcome == "create" and step.storage is not None:
+                save_result_storage(step.storage)
         except ObjectAlreadyExists:
             step = Step(step.kind, step.name, "exists", "created meanwhile by someone else")
         done.append(step)
@@ -223,12 +321,17 @@ def apply(client: SyncPrefectClient, steps: Sequence[Step]) -> list[Step]:
 
 
 def init(
-    gpu_limits: Iterable[str], *, kubernetes: bool = False, gpu_job_template: Path | None = None
+    gpu_limits: Iterable[str],
+    *,
+    kubernetes: bool = False,
+    gpu_job_template: Path | None = None,
+    storage: ResultStorageSpec | None = None,
 ) -> list[Step]:
-    """Create the missing pools and limits on the server PREFECT_API_URL names."""
+    """Create the missing pools, limits and result storage on the server PREFECT_API_URL
+    names."""
     from prefect.client.orchestration import get_client
 
     pools, limits = wanted(gpu_limits, kubernetes=kubernetes, gpu_job_template=gpu_job_template)
     with get_client(sync_client=True) as client:
-        steps = plan(pools, limits, read_server(client, pools, limits))
+        steps = plan(pools, limits, read_server(client, pools, limits, storage), storage)
         return apply(client, steps)

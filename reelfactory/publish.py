@@ -356,6 +356,16 @@ class S3Target:
         except Exception as exc:
             raise self._fail(exc, key, "GET") from exc
 
+    def download(self, key: str, dest: Path) -> None:
+        """Stream ``key`` into ``dest`` (a file the caller makes atomic)."""
+        try:
+            with dest.open("wb") as out:
+                body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+                for chunk in body.iter_chunks(1 << 20):
+                    out.write(chunk)
+        except Exception as exc:
+            raise self._fail(exc, key, "GET") from exc
+
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"
 

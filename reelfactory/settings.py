@@ -8,10 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from reelfactory.models import Category
+from reelfactory.storage import parse_asset_store
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,6 +63,11 @@ class Settings(BaseSettings):
         default=None, description="Bucket for drafts under review; the publish bucket if unset."
     )
     staging_prefix: str = Field(default="staging", description="Key prefix of drafts.")
+    asset_store: str | None = Field(
+        default=None,
+        description="Work in progress (shots, drafts): s3://bucket/prefix, shared by every "
+        "worker; data_dir/assets if unset. Workers then keep only a cache in data_dir.",
+    )
 
     # Expansion. The template expander is the default; "llm" asks any OpenAI-compatible
     # chat-completions endpoint for the shot directions, falling back to the template.
@@ -203,6 +209,13 @@ class Settings(BaseSettings):
     prefect_port: int = Field(
         default=4200, ge=0, le=65535, description="Port of the local Prefect server (0: any)."
     )
+
+    @field_validator("asset_store")
+    @classmethod
+    def _asset_store_url(cls, value: str | None) -> str | None:
+        if value:
+            parse_asset_store(value)  # raises naming the value
+        return value or None
 
     @model_validator(mode="after")
     def _default_db_url(self) -> Settings:

@@ -105,19 +105,26 @@ def _spawn(args: list[str], env: dict[str, str], log_path: Path) -> subprocess.P
 
 
 def server_env(settings: Settings, env: dict[str, str] | None = None) -> dict[str, str]:
+    """The server's environment: its home in the data directory, and its database there
+    (SQLite) unless ``PREFECT_API_DATABASE_CONNECTION_URL`` names one (e.g. PostgreSQL)."""
     home = (settings.data_dir / "prefect").resolve()
     home.mkdir(parents=True, exist_ok=True)
+    base = env or dict(os.environ)
+    database = base.get("PREFECT_API_DATABASE_CONNECTION_URL") or (
+        f"sqlite+aiosqlite:///{home / 'prefect.db'}"
+    )
     return {
-        **(env or dict(os.environ)),
+        **base,
         **QUIET,
         "PREFECT_HOME": str(home),
-        "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home / 'prefect.db'}",
+        "PREFECT_API_DATABASE_CONNECTION_URL": database,
     }
 
 
 @contextmanager
 def prefect_server(settings: Settings) -> Iterator[str]:
-    """Run ``prefect server start`` on SQLite in the data directory; yield its API URL."""
+    """Run ``prefect server start`` (see :func:`server_env` for its database); yield its
+    API URL."""
     port = free_port(settings.prefect_port)
     api_url = f"http://127.0.0.1:{port}/api"
     log_path = settings.data_dir / "logs" / "prefect-server.log"

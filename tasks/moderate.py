@@ -12,7 +12,7 @@ from reelfactory.moderation import text_moderator
 from reelfactory.moderation.frames import frame_moderator
 from reelfactory.moderation.review import report_markdown
 from reelfactory.settings import Settings
-from reelfactory.storage import LocalAssetStore
+from reelfactory.storage import asset_store_for
 
 
 @task(name="moderate-frames", tags=["moderation"])
@@ -22,7 +22,7 @@ def moderate_frames(
     """Frames sampled from one clip or cut through the frame layers (fail closed)."""
     logger = get_run_logger()
     started = time.perf_counter()
-    path = LocalAssetStore(settings.assets_dir).local_path(ref)
+    path = asset_store_for(settings).fetch(ref)
     report = frame_moderator(settings, kit).video(path, field)
     logger.info(
         "%s: %s (%d findings) in %.1f s",

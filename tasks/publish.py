@@ -23,7 +23,7 @@ from reelfactory.publish import (
     verify_version,
 )
 from reelfactory.settings import Settings
-from reelfactory.storage import LocalAssetStore
+from reelfactory.storage import asset_store_for
 
 
 @task(name="stage-cut", retries=3, retry_delay_seconds=[2, 10, 30])
@@ -32,7 +32,7 @@ def stage_cut(
 ) -> Cut:
     """Give the approver a link to each draft: a presigned staging URL when S3 is configured,
     the asset store's file otherwise. Nothing goes under the published prefix."""
-    store = LocalAssetStore(settings.assets_dir)
+    store = asset_store_for(settings)
     staging = staging_target_for(settings)
     if staging is None:
         return cut.model_copy(
@@ -45,8 +45,8 @@ def stage_cut(
         flow_run_id=flow_run_id,
         ratio=cut.aspect_ratio,
         files=[
-            (store.local_path(cut.video), ".mp4", "video/mp4"),
-            (store.local_path(cut.captions), ".vtt", "text/vtt; charset=utf-8"),
+            (store.fetch(cut.video), ".mp4", "video/mp4"),
+            (store.fetch(cut.captions), ".vtt", "text/vtt; charset=utf-8"),
         ],
         version=version,
     )
@@ -90,15 +90,15 @@ def publish_approved(
 ) -> list[Publication]:
     """Upload every deliverable, verify it, write the manifest last, record the rows."""
     logger = get_run_logger()
-    store = LocalAssetStore(settings.assets_dir)
+    store = asset_store_for(settings)
     files = [
         CutFiles(
             cut=cut,
-            video=store.local_path(cut.video),
-            captions=store.local_path(cut.captions),
-            subtitles=store.local_path(cut.subtitles),
-            cover=store.local_path(cut.cover) if cut.cover else None,
-            edit=store.local_path(cut.edit) if cut.edit else None,
+            video=store.fetch(cut.video),
+            captions=store.fetch(cut.captions),
+            subtitles=store.fetch(cut.subtitles),
+            cover=store.fetch(cut.cover) if cut.cover else None,
+            edit=store.fetch(cut.edit) if cut.edit else None,
         )
         for cut in cuts
     ]

@@ -20,7 +20,7 @@ from prefect.concurrency.sync import concurrency
 from reelfactory.render import RenderedShot, RenderRequest, RenderStats, get_renderer
 from reelfactory.render.cache import render_cached
 from reelfactory.settings import Settings
-from reelfactory.storage import LocalAssetStore
+from reelfactory.storage import asset_store_for
 
 
 def gpu_slot(settings: Settings) -> Any:
@@ -66,7 +66,7 @@ def render_shot(request: RenderRequest, settings: Settings, batch: str = "") -> 
     started = time.perf_counter()
     renderer = get_renderer(settings.renderer, settings)
     with gpu_slot(settings):
-        result = render_cached(renderer, request, LocalAssetStore(settings.assets_dir))
+        result = render_cached(renderer, request, asset_store_for(settings))
     if result.reused:
         logger.info("%s: reused from the shot cache", label)
     elif result.stats is not None and result.stats.steps:

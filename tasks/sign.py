@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from prefect import get_run_logger, task
 
-from reelfactory.files import atomic_path
 from reelfactory.models import ApprovalDecision, Brief, Cut
 from reelfactory.provenance import (
     sign_video,
@@ -13,7 +12,7 @@ from reelfactory.provenance import (
     verify_video,
 )
 from reelfactory.settings import Settings
-from reelfactory.storage import LocalAssetStore
+from reelfactory.storage import asset_store_for
 
 
 class SigningError(RuntimeError):
@@ -52,36 +51,40 @@ def sign_cuts(
     reference in its manifest.
     """
     logger = get_run_logger()
-    store = LocalAssetStore(settings.assets_dir)
+    store = asset_store_for(settings)
     identity = signing_identity(settings, log=logger.warning)
     anchors = trust_anchors(settings)
     signed = []
     for cut in cuts:
         key = f"signed/{cut.video.sha256}.mp4"
-        path = store.path_for(key)
-        if path.is_file() and verify_video(path, trust_anchors_pem=anchors).state != "invalid":
+        facts = {k: getattr(cut.video, k) for k in ("duration_s", "width", "height", "fps")}
+        ref = store.find(key, cut.video.media_type)
+        existing = (
+            None if ref is None else verify_video(store.fetch(ref), trust_anchors_pem=anchors)
+        )
+        if ref is not None and existing is not None and existing.state != "invalid":
             logger.info("cut %s: already signed", cut.aspect_ratio.value)
+            ref = ref.model_copy(update=facts)
         else:
-            source = store.local_path(cut.video)
+            source = store.fetch(cut.video)
             production = production_assertion(brief, cut, decision, settings, version)
-            with atomic_path(path) as tmp:
+            with store.scratch() as tmp:
+                out = tmp / "signed.mp4"
                 sign_video(
                     source,
-                    tmp,
+                    out,
                     identity=identity,
                     title=f"{brief.title} ({cut.aspect_ratio.value})",
                     production=production,
                     tsa_url=settings.c2pa_tsa_url,
                 )
-                check = verify_video(tmp, trust_anchors_pem=anchors)
+                check = verify_video(out, trust_anchors_pem=anchors)
                 if check.state not in ("trusted", "valid"):
                     raise SigningError(
                         f"cut {cut.aspect_ratio.value}: signed file verifies as {check.state}: "
                         + "; ".join(check.errors)
                     )
+                ref = store.put(key, out, cut.video.media_type, **facts)
             logger.info("cut %s: signed (%s)", cut.aspect_ratio.value, check.state)
-        facts = {k: getattr(cut.video, k) for k in ("duration_s", "width", "height", "fps")}
-        signed.append(
-            cut.model_copy(update={"video": store.ref(key, cut.video.media_type, **facts)})
-        )
+        signed.append(cut.model_copy(update={"video": ref}))
     return signed

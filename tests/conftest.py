@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
@@ -119,6 +121,29 @@ def bucket(s3: S3Client, request: pytest.FixtureRequest) -> str:
 def keys_in(s3: S3Client, bucket: str, prefix: str = "") -> list[str]:
     resp = s3.list_objects_v2(Bucket=bucket, Prefix=prefix)
     return sorted(o["Key"] for o in resp.get("Contents", []))
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+PG_HOST = "postgres@127.0.0.1:5432"  # the server running on this machine (trust auth)
+
+
+@contextmanager
+def postgres_database(prefix: str) -> Iterator[str]:
+    """A fresh database on the local PostgreSQL server for the block; dropped after, open
+    connections and all. Yields its name."""
+    from sqlalchemy import create_engine, text
+
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(f"postgresql+psycopg://{PG_HOST}/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        yield name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 # --------------------------------------------------------------------------- paths

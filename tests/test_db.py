@@ -1,17 +1,15 @@
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect
 
 from reelfactory import db
 from reelfactory.models import ApprovalDecision, AspectRatio, Decision, Publication
-
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+from tests.conftest import PG_HOST, postgres_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -19,18 +17,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'reel.db'}"
         return
-    name = f"reel_test_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    try:
-        yield url
-    finally:
-        db.engine_for(url).dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with postgres_database("reel_test") as name:
+        url = f"postgresql+psycopg://{PG_HOST}/{name}"
+        try:
+            yield url
+        finally:
+            db.engine_for(url).dispose()
 
 
 def publication(run: str = "run-1") -> Publication:

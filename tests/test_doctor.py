@@ -84,6 +84,61 @@ def test_broken_configuration_says_what_to_fix(
     assert dead["work pools"].outcome == "skip"  # not asked of a server that is down
 
 
+def test_s3_asset_store_and_the_result_storage_every_worker_shares(
+    settings: Settings, tmp_path: Path, pools: str, s3_endpoint: str, bucket: str
+) -> None:
+    """Healthy once `reel infra init` made the block and the workers name it; before that,
+    each problem is named with its fix."""
+    from prefect.settings import PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK, temporary_settings
+    from prefect_aws import S3Bucket
+
+    from reelfactory import infra
+
+    shared = settings.model_copy(
+        update={"s3_endpoint_url": s3_endpoint, "asset_store": f"s3://{bucket}/wip"}
+    )
+    with temporary_settings(updates={PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK: None}):
+        checks = by_name(diagnose(shared, api_url=pools))
+    assert checks["asset store"].outcome == "ok", checks["asset store"].line()
+    assert f"s3://{bucket}/wip" in checks["asset store"].detail
+    assert checks["result storage"].outcome == "fail"
+    assert "set it to s3-bucket/reel-results" in checks["result storage"].detail
+
+    with temporary_settings(
+        updates={PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK: "s3-bucket/reel-results"}
+    ):
+        missing = by_name(diagnose(shared, api_url=pools))["result storage"]
+        assert missing.outcome == "fail" and "reel infra init" in missing.detail
+        spec = infra.result_storage_for(shared)
+        assert spec is not None and spec.folder == "wip/prefect-results"
+        steps = infra.init([], storage=spec)
+        assert [(s.name, s.outcome) for s in steps if s.kind == "result storage"] == [
+            ("reel-results", "create")
+        ]
+        try:
+            checks = by_name(diagnose(shared, api_url=pools))
+            assert checks["result storage"].outcome == "ok", checks["result storage"].line()
+            again = infra.init([], storage=spec)
+            assert {s.outcome for s in again if s.kind == "result storage"} == {"exists"}
+            # The block works as Prefect's result storage: written through it, read back.
+            block = S3Bucket.load("reel-results", _sync=True)  # type: ignore[call-arg]
+            assert isinstance(block, S3Bucket)
+            block.write_path("probe.json", b"{}", _sync=True)  # type: ignore[call-arg]
+            assert block.read_path("probe.json", _sync=True) == b"{}"  # type: ignore[call-arg]
+            other = infra.result_storage_for(
+                shared.model_copy(update={"asset_store": f"s3://{bucket}/elsewhere"})
+            )
+            differs = infra.init([], storage=other)
+            assert [s.outcome for s in differs if s.kind == "result storage"] == ["differs"]
+            assert "prefect block delete s3-bucket/reel-results" in differs[-1].detail
+        finally:
+            S3Bucket.delete("reel-results", _sync=True)  # type: ignore[call-arg]
+
+    no_bucket = shared.model_copy(update={"asset_store": "s3://no-such-bucket/wip"})
+    check = by_name(diagnose(no_bucket, api_url=pools))["asset store"]
+    assert check.outcome == "fail" and "create it or fix REEL_ASSET_STORE" in check.detail
+
+
 def test_reel_doctor_exit_code_and_json(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from reelfactory.cli import app
 

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import hashlib
 
-from reelfactory.files import atomic_path
 from reelfactory.media import probe
 from reelfactory.render import RenderedShot, Renderer, RenderRequest, RenderStats
-from reelfactory.storage import LocalAssetStore
+from reelfactory.storage import AssetStore, put_text, read_text
 
 
 def shot_cache_key(renderer: str, request: RenderRequest) -> str:
@@ -19,24 +18,24 @@ def shot_cache_key(renderer: str, request: RenderRequest) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def render_cached(
-    renderer: Renderer, request: RenderRequest, store: LocalAssetStore
-) -> RenderedShot:
+def render_cached(renderer: Renderer, request: RenderRequest, store: AssetStore) -> RenderedShot:
     """Return the stored clip for ``request``, rendering it first if nobody has yet.
 
-    Renderers write through ``atomic_path``, so a key that exists holds a complete clip. What
-    a render cost is kept beside its clip (``<key>.json``): a reused clip reports what it
-    once cost, which is what reusing it saved.
+    What a render cost is kept beside its clip (``<key>.json``), and stored first: the clip
+    is the commit point, so a clip found always has its record. A reused clip reports what
+    it once cost, which is what reusing it saved.
     """
     key = f"shots/{shot_cache_key(f'{renderer.name}@{renderer.revision}', request)}"
-    path, record = store.path_for(f"{key}.mp4"), store.path_for(f"{key}.json")
-    reused = path.is_file()
-    if reused:
-        stats = RenderStats.model_validate_json(record.read_text()) if record.is_file() else None
-    else:
-        stats = renderer.render(request, path)
+    found = store.find(f"{key}.mp4", "video/mp4")
+    if found is not None:
+        record = read_text(store, f"{key}.json")
+        stats = RenderStats.model_validate_json(record) if record is not None else None
+        ref = found.model_copy(update=probe(store.fetch(found)))
+        return RenderedShot(ref=ref, reused=True, stats=stats)
+    with store.scratch() as tmp:
+        clip = tmp / "clip.mp4"
+        stats = renderer.render(request, clip)
         if stats is not None:
-            with atomic_path(record) as tmp:
-                tmp.write_text(stats.model_dump_json(indent=2), encoding="utf-8")
-    ref = store.ref(f"{key}.mp4", "video/mp4", **probe(path))
-    return RenderedShot(ref=ref, reused=reused, stats=stats)
+            put_text(store, f"{key}.json", stats.model_dump_json(indent=2), "application/json")
+        ref = store.put(f"{key}.mp4", clip, "video/mp4", **probe(clip))
+    return RenderedShot(ref=ref, reused=False, stats=stats)

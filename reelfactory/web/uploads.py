@@ -13,10 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from reelfactory.errors import ReelError
-from reelfactory.files import atomic_path
 from reelfactory.models import AssetRef, BrandKit, ModerationReport, Verdict
 from reelfactory.settings import Settings
-from reelfactory.storage import LocalAssetStore
+from reelfactory.storage import asset_store_for
 
 ALLOWED = {
     "PNG": ("png", "image/png"),
@@ -99,14 +98,17 @@ def moderate_image(
 
 
 def store_image(image: CheckedImage, settings: Settings) -> AssetRef:
-    """Write under the content hash, atomically: a reader never sees half a file."""
-    store = LocalAssetStore(settings.assets_dir)
+    """Store under the content hash, atomically: a reader never sees half a file."""
+    store = asset_store_for(settings)
     key = f"references/{image.sha256}.{image.ext}"
-    path = store.path_for(key)
-    if not path.exists():
-        with atomic_path(path) as tmp:
-            tmp.write_bytes(image.data)
-    return store.ref(key, image.media_type, width=image.width, height=image.height)
+    facts: dict[str, float | int | None] = {"width": image.width, "height": image.height}
+    found = store.find(key, image.media_type)
+    if found is not None:
+        return found.model_copy(update=facts)
+    with store.scratch() as tmp:
+        path = tmp / f"upload.{image.ext}"
+        path.write_bytes(image.data)
+        return store.put(key, path, image.media_type, **facts)
 
 
 def accept_reference(image: CheckedImage, kit: BrandKit, settings: Settings) -> AssetRef:
