@@ -267,7 +267,9 @@ def test_compose_wires_every_reel_process_to_the_server_database_and_minio() -> 
         assert env["REEL_S3_ENDPOINT_URL"] == "http://minio:9000", name
         assert env["AWS_ACCESS_KEY_ID"].startswith("${MINIO_ROOT_USER:?"), name
         assert env["AWS_SECRET_ACCESS_KEY"].startswith("${MINIO_ROOT_PASSWORD:?"), name
-        assert "reeldata:/var/lib/reelfactory" in svc["volumes"], name  # one asset store
+        assert env["REEL_ASSET_STORE"] == "s3://${REEL_S3_BUCKET:?set REEL_S3_BUCKET}/wip", name
+        assert env["PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK"] == infra.RESULT_STORAGE_SETTING, name
+        assert "reeldata:/var/lib/reelfactory" in svc["volumes"], name  # caches, signing CA
     server_db = SERVICES["prefect-server"]["environment"]["PREFECT_API_DATABASE_CONNECTION_URL"]
     assert server_db.startswith("postgresql+asyncpg://") and server_db.endswith("/prefect")
     cpu = SERVICES["cpu-worker"]["environment"]
@@ -486,6 +488,24 @@ def test_plan_creates_what_is_missing_and_leaves_the_rest() -> None:
     assert "--limit 1" in steps["gpu-a-1"].detail
     inactive = infra.ServerState(limits={"gpu-a-0": infra.ExistingLimit(limit=1, active=False)})
     assert infra.plan([], limits[:1], inactive)[0].outcome == "differs"
+
+
+def test_result_storage_follows_the_asset_store() -> None:
+    assert infra.result_storage_for(Settings()) is None  # one machine: Prefect's local storage
+    spec = infra.result_storage_for(
+        Settings(asset_store="s3://wip-bucket", s3_endpoint_url="http://minio:9000")
+    )
+    assert spec == infra.ResultStorageSpec("wip-bucket", "prefect-results", "http://minio:9000")
+    steps = infra.plan([], [], infra.ServerState(), spec)
+    assert [(s.kind, s.name, s.outcome) for s in steps] == [
+        ("result storage", "reel-results", "create")
+    ]
+    assert steps[0].detail == "s3://wip-bucket/prefect-results at http://minio:9000"
+    same = infra.plan([], [], infra.ServerState(result_storage=spec), spec)
+    assert same[0].outcome == "exists"
+    moved = infra.ResultStorageSpec("other", "prefect-results")
+    differs = infra.plan([], [], infra.ServerState(result_storage=moved), spec)[0]
+    assert differs.outcome == "differs" and "is s3://other/prefect-results" in differs.detail
 
 
 def test_kubernetes_gpu_pool_uses_the_job_template(tmp_path: Path) -> None:
