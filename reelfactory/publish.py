@@ -33,7 +33,7 @@ import re
 import shutil
 import tempfile
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -665,6 +665,40 @@ def publish_version(
             hashlib.sha256(body).hexdigest(),
         )
     return VersionResult(manifest_key, False, [u.key for u in pending], aborted)
+
+
+def publish_first_free_version(
+    target: Target,
+    plan: Callable[[int], VersionPlan],
+    *,
+    stale_uploads_after: timedelta = timedelta(hours=1),
+    max_versions: int = 100,
+) -> tuple[VersionPlan, VersionResult]:
+    """Publish as the lowest version that is free or already holds exactly these files.
+
+    Approving the same files again (a retried task, a re-run of an identical brief) is
+    "already published" in the version that holds them. Other files for the same brief (a
+    re-run after the kit changed, a model that is not bit-exact) become the next version:
+    published versions never change, and an approval is never lost to an earlier one.
+    """
+    for version in range(1, max_versions + 1):
+        planned = plan(version)
+        try:
+            result = publish_version(
+                target,
+                planned.uploads,
+                planned.manifest,
+                planned.manifest_key,
+                stale_uploads_after=stale_uploads_after,
+            )
+        except ImmutableVersionError:
+            continue  # this version holds other files: try the next
+        return planned, result
+    root = plan(1).manifest_key.rsplit("/", 2)[0]
+    raise ImmutableVersionError(
+        f"{target.uri(root)}: versions 1 to {max_versions} all hold other files; "
+        "publish under another brief id"
+    )
 
 
 @dataclass(frozen=True)

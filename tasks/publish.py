@@ -15,8 +15,9 @@ from reelfactory.publish import (
     ImmutableVersionError,
     PermanentPublishError,
     PublishVerificationError,
+    VersionPlan,
     plan_version,
-    publish_version,
+    publish_first_free_version,
     stage_draft,
     staging_target_for,
     target_for,
@@ -86,9 +87,13 @@ def _transient(task: Task[..., object], task_run: TaskRun, state: State[object])
     retry_condition_fn=_transient,
 )
 def publish_approved(
-    cuts: list[Cut], brief: Brief, decision: ApprovalDecision, settings: Settings, version: int = 1
+    cuts: list[Cut], brief: Brief, decision: ApprovalDecision, settings: Settings
 ) -> list[Publication]:
-    """Upload every deliverable, verify it, write the manifest last, record the rows."""
+    """Upload every deliverable, verify it, write the manifest last, record the rows.
+
+    The version is the first one free (or already holding exactly these files) under the
+    brief's prefix: see ``publish_first_free_version``.
+    """
     logger = get_run_logger()
     store = asset_store_for(settings)
     files = [
@@ -102,22 +107,26 @@ def publish_approved(
         )
         for cut in cuts
     ]
-    planned = plan_version(
-        cuts=files,
-        brief=brief,
-        decision=decision,
-        version=version,
-        prefix=settings.publish_prefix,
-        c2pa="signed",  # sign-cuts ran before this task
-    )
+
+    def plan(version: int) -> VersionPlan:
+        return plan_version(
+            cuts=files,
+            brief=brief,
+            decision=decision,
+            version=version,
+            prefix=settings.publish_prefix,
+            c2pa="signed",  # sign-cuts ran before this task
+        )
+
     target = target_for(settings)
-    result = publish_version(
-        target,
-        planned.uploads,
-        planned.manifest,
-        planned.manifest_key,
-        stale_uploads_after=timedelta(hours=1),
+    planned, result = publish_first_free_version(
+        target, plan, stale_uploads_after=timedelta(hours=1)
     )
+    version = planned.manifest.version
+    if version > 1 and not result.already_published:
+        logger.info(
+            "earlier versions of %s hold other files: this is version %d", brief.brief_id, version
+        )
     if result.aborted_uploads:
         logger.warning("aborted %d stale incomplete uploads", result.aborted_uploads)
     # Read back what consumers will read: checksums against the manifest, C2PA on the videos.

@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from reelfactory.publish import (
     VersionPlan,
     composite_sha256,
     plan_version,
+    publish_first_free_version,
     publish_version,
     s3_client,
     safe_segment,
@@ -67,7 +69,9 @@ def make_cut(folder: Path, ratio: AspectRatio, video_bytes: bytes) -> CutFiles:
     return CutFiles(cut=cut, video=video, captions=vtt, subtitles=srt)
 
 
-def plan_for(tmp_path: Path, video_bytes: bytes = b"video" * 1000, **brief: object) -> VersionPlan:
+def plan_for(
+    tmp_path: Path, video_bytes: bytes = b"video" * 1000, version: int = 1, **brief: object
+) -> VersionPlan:
     b = Brief.model_validate(brief_data(**brief))
     decision = ApprovalDecision(
         brief_id=b.brief_id,
@@ -79,7 +83,7 @@ def plan_for(tmp_path: Path, video_bytes: bytes = b"video" * 1000, **brief: obje
         decided_at=datetime(2026, 11, 28, 9, 30, tzinfo=UTC),
     )
     cuts = [make_cut(tmp_path / "cut-16x9", AspectRatio.LANDSCAPE, video_bytes)]
-    return plan_version(cuts=cuts, brief=b, decision=decision, version=1, prefix="published")
+    return plan_version(cuts=cuts, brief=b, decision=decision, version=version, prefix="published")
 
 
 def s3_settings(endpoint: str, bucket: str, **overrides: object) -> Settings:
@@ -219,6 +223,33 @@ def test_a_different_file_under_a_published_key_is_refused(
         publish_version(target, other.uploads, other.manifest, other.manifest_key)
     assert target.puts == []  # refused before writing anything
     assert s3.get_object(Bucket=bucket, Key=first.manifest_key)["Body"].read() == manifest_before
+
+
+def test_other_files_for_a_published_brief_become_its_next_version(
+    s3: S3Client, s3_endpoint: str, bucket: str, tmp_path: Path
+) -> None:
+    """A second approval of the same brief with other bytes is v2; v1 is untouched; the same
+    bytes again are found where they were published, in either version."""
+    target = recording(s3_settings(s3_endpoint, bucket))
+
+    def planner(folder: str, video: bytes) -> Callable[[int], VersionPlan]:
+        return lambda version: plan_for(tmp_path / folder, video_bytes=video, version=version)
+
+    one, result = publish_first_free_version(target, planner("a", b"first pixels"))
+    assert (one.manifest.version, result.already_published) == (1, False)
+    v1 = s3.get_object(Bucket=bucket, Key=one.manifest_key)["Body"].read()
+
+    two, result = publish_first_free_version(target, planner("b", b"other pixels"))
+    assert (two.manifest.version, result.already_published) == (2, False)
+    assert two.manifest_key == one.manifest_key.replace("/v1/", "/v2/")
+    assert s3.get_object(Bucket=bucket, Key=one.manifest_key)["Body"].read() == v1
+
+    target.puts.clear()
+    again, result = publish_first_free_version(target, planner("c", b"other pixels"))
+    assert (again.manifest.version, result.already_published) == (2, True)
+    assert target.puts == []  # nothing written: it is already there
+    with pytest.raises(ImmutableVersionError, match="versions 1 to 2 all hold other files"):
+        publish_first_free_version(target, planner("d", b"third pixels"), max_versions=2)
 
 
 def test_an_interrupted_publish_resumes_and_refuses_conflicts(
