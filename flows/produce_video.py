@@ -31,6 +31,7 @@ from reelfactory import orchestration as orch
 from reelfactory.approval import describe_for_approver, evaluate
 from reelfactory.cost import Prices, describe_cost, prices_from, render_cost, task_seconds
 from reelfactory.errors import ModerationBlocked
+from reelfactory.expiry import expiry_message
 from reelfactory.intake import Plan
 from reelfactory.models import (
     ApprovalDecision,
@@ -193,7 +194,7 @@ class Asking:
                         key=key,
                     )
             except FlowPauseTimeout:
-                message = f"no {step} decision within {self.timeout_s} s; nothing was published"
+                message = expiry_message(step, self.timeout_s)
                 expired(self.plan, step, message, self.flow_run_id, self.settings)
                 raise ApprovalExpired(message) from None
             decision = judge(answer)
@@ -324,7 +325,8 @@ def produce_video(brief: Brief) -> RunOutcome | State:
     )
     # An expired wait raises ApprovalExpired: Prefect fails a run whose pause timed out
     # ("The flow was paused and never resumed."), so the audit row and the artifact written
-    # by `expired` are what say so.
+    # by `expired` are what say so. A suspended run has no process to write them: the
+    # approval-sweep flow (reelfactory.expiry) writes them after the fact.
     ask = Asking(plan, flow_run_id, settings, started_at=started_at)
     result = produce(ask)
     ask.record(result)

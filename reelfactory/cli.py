@@ -607,6 +607,41 @@ def approvals(
         err.print("no runs are waiting")
 
 
+@app.command("sweep-expired")
+def sweep_expired(
+    grace_s: Annotated[
+        float,
+        typer.Option("--grace-s", min=0, help="Leave runs that expired less than this ago."),
+    ] = 120.0,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per run.")] = False,
+) -> None:
+    """Audit approval waits that expired while suspended (no process was left to do it):
+    one audit row and an `expired-<brief>` artifact per run, once. The approval-sweep
+    deployment does this on a schedule."""
+    from reelfactory.expiry import sweep
+
+    settings = Settings()
+    try:
+        _api_ready(settings)
+        written = sweep(settings, grace_s=grace_s)
+    except ReelError as exc:
+        raise fail(exc) from None
+    for wait in written:
+        row = {
+            "flow_run_id": wait.flow_run_id,
+            "brief_id": wait.brief_id,
+            "step": wait.step,
+            "timeout_s": wait.timeout_s,
+            "expired_at": wait.expired_at.isoformat(),
+        }
+        if as_json:
+            typer.echo(json.dumps(row))
+        else:
+            typer.echo(f"{wait.flow_run_id}  {wait.step:<14} {wait.brief_id}  expired, audited")
+    if not written and not as_json:
+        err.print("no expired waits left unaudited")
+
+
 @app.command()
 def approve(
     flow_run_id: Annotated[str, typer.Argument(help="The waiting run (see `reel approvals`).")],

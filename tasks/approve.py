@@ -14,6 +14,7 @@ from prefect.settings import PREFECT_UI_URL
 
 from reelfactory import db
 from reelfactory.approval import waiting_payload
+from reelfactory.expiry import ExpiredWait, sweep
 from reelfactory.intake import Plan
 from reelfactory.models import ApprovalDecision, VideoRecord
 from reelfactory.settings import Settings
@@ -98,3 +99,9 @@ def expired(plan: Plan, step: str, message: str, flow_run_id: str, settings: Set
         markdown=f"# Expired\n\n{message[0].upper()}{message[1:]}.",
         description=f"{step} expired",
     )
+
+
+@task(name="sweep-expired", retries=2, retry_delay_seconds=[5, 30], cache_policy=NO_CACHE)
+def sweep_expired(settings: Settings, grace_s: float) -> list[ExpiredWait]:
+    """Audit the approval waits that expired while suspended (``reelfactory.expiry``)."""
+    return sweep(settings, grace_s=grace_s)

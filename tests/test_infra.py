@@ -52,7 +52,7 @@ def deployed(deployment: dict[str, Any]) -> str:
 
 def test_prefect_yaml_deploys_the_flow_clients_start_by_name() -> None:
     spec = yaml.safe_load((INFRA / "prefect.yaml").read_text())
-    produce, render, campaign = spec["deployments"]
+    produce, render, sweep, campaign = spec["deployments"]
     assert deployed(produce) == DEPLOYMENT == f"{FLOW_NAME}/{DEPLOYMENT_NAME}"
     assert produce["work_pool"]["name"] == infra.CPU_POOL
     # The render pool: what REEL_RENDER_DEPLOYMENT names in production.
@@ -62,6 +62,10 @@ def test_prefect_yaml_deploys_the_flow_clients_start_by_name() -> None:
     assert deployed(campaign) == CAMPAIGN_DEPLOYMENT
     assert campaign["work_pool"]["name"] == infra.CPU_POOL
     assert campaign["schedules"] is None  # redeploying keeps the campaigns' own schedules
+    # Expired suspended waits are audited on a schedule, on the cpu pool.
+    assert deployed(sweep) == "approval-sweep/approval-sweep"
+    assert sweep["work_pool"]["name"] == infra.CPU_POOL
+    assert [s["interval"] for s in sweep["schedules"]] == [600]
 
 
 def test_publisher_policy_grants_only_what_publishing_uses() -> None:

@@ -38,6 +38,7 @@ def tiny_frame_classifier(path: Path) -> Path:
 TWO_APPROVERS_KIT = "two-approvers"  # needs 2 distinct approvals, posts a webhook
 EXPIRING_KIT = "quick-expiry"  # waits 3 s for approval; its webhook is down
 SUSPENDING_KIT = "suspending"  # waits for approval suspended: the run's process exits
+SUSPEND_EXPIRING_KIT = "suspend-expiry"  # waits suspended for 3 s: no process sees it expire
 
 
 def aurora_variant(kits: Path, kit_id: str, **changes: Any) -> None:
@@ -75,6 +76,7 @@ def lane_brand_kits(path: Path, webhook_url: str) -> Path:
         path, EXPIRING_KIT, approval={"timeout_s": 3, "webhook_url": "http://127.0.0.1:9/hook"}
     )
     aurora_variant(path, SUSPENDING_KIT, approval={"wait": "suspend"})
+    aurora_variant(path, SUSPEND_EXPIRING_KIT, approval={"wait": "suspend", "timeout_s": 3})
     return path
 
 

@@ -16,6 +16,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import StateType
 from typer.testing import CliRunner
 
+from flows.approval_sweep import approval_sweep
 from reelfactory import db
 from reelfactory import orchestration as orch
 from reelfactory.cli import app
@@ -23,6 +24,7 @@ from reelfactory.models import Brief, RunOutcome
 from tests.conftest import brief_data, keys_in
 from tests.e2e.conftest import (
     EXPIRING_KIT,
+    SUSPEND_EXPIRING_KIT,
     SUSPENDING_KIT,
     TWO_APPROVERS_KIT,
     Lane,
@@ -168,6 +170,36 @@ def test_an_expired_approval_publishes_nothing(lane: Lane, s3: S3Client) -> None
     assert (row.step, row.accepted) == ("approval", False)
     assert row.reason == "expired: no approval decision within 3 s; nothing was published"
     assert "No approval decision within 3 s" in run_artifacts(run_id)["expired-e2e-expiry"]
+
+
+def test_an_expired_suspended_wait_is_audited_by_the_sweep(lane: Lane, s3: S3Client) -> None:
+    """Suspended, the run has no process when its 3 s run out: Prefect fails it and nothing
+    of ours writes the audit. `reel sweep-expired` (the approval-sweep flow's work) does,
+    once; a wait the run audited itself is left alone."""
+    brief = Brief.model_validate(brief_data(id="e2e-suspend-expiry", brand=SUSPEND_EXPIRING_KIT))
+    run_id = orch.submit(brief)
+    final = orch.wait_for(run_id, orch.is_final, timeout_s=RUN_TIMEOUT_S)
+    assert final.state_type is StateType.FAILED and "never resumed" in final.message
+    assert audit(lane, run_id) == []  # no process was left to write it
+    assert keys_in(s3, lane.bucket, f"published/{SUSPEND_EXPIRING_KIT}/") == []
+
+    # The approval-sweep flow, run here with the lane's settings (as its deployment would be).
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in lane.env.items():
+            mp.setenv(key, value)
+        assert run_id in approval_sweep(grace_s=0)
+    with db.session_for(lane.settings.db_url) as session:
+        [row] = db.decisions_for_run(session=session, flow_run_id=run_id)
+    assert (row.step, row.accepted, row.approver) == ("approval", False, "")
+    assert row.reason == "expired: no approval decision within 3 s; nothing was published"
+    assert "No approval decision within 3 s" in run_artifacts(run_id)["expired-e2e-suspend-expiry"]
+
+    code, out = cli(lane, "sweep-expired", "--grace-s", "0", "--json")
+    assert code == 0 and run_id not in out, out  # audited once
+    code, out = cli(lane, "sweep-expired", "--grace-s", "0")
+    assert code == 0 and run_id not in out
+    with db.session_for(lane.settings.db_url) as session:
+        assert len(db.decisions_for_run(session=session, flow_run_id=run_id)) == 1
 
 
 def test_a_revision_rerenders_only_the_changed_shot(lane: Lane, s3: S3Client) -> None:

@@ -14,11 +14,14 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 from mypy_boto3_s3 import S3Client
+from prefect.client.schemas.filters import FlowFilter, FlowFilterName
 from sqlalchemy import create_engine, text
 
+from flows.render_shots import FLOW_NAME as RENDER_FLOW
 from reelfactory import db
 from reelfactory import orchestration as orch
 from reelfactory.models import Brief
@@ -154,10 +157,13 @@ def test_a_brief_runs_across_two_workers_that_share_only_s3_and_postgres(
 
     # The shots were rendered by a render-shots run on the gpu pool, the rest on the cpu pool.
     with get_client(sync_client=True) as client:
-        runs = {r.work_pool_name: r for r in client.read_flow_runs()}
-    assert set(runs) == {"cpu", "gpu"} and str(runs["cpu"].id) == run_id
-    gpu_state = runs["gpu"].state
-    assert gpu_state is not None and gpu_state.is_completed()
+        produce = client.read_flow_run(UUID(run_id))
+        renders = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[RENDER_FLOW]))
+        )
+    assert produce.work_pool_name == "cpu"
+    assert [r.work_pool_name for r in renders] == ["gpu"]
+    assert renders[0].state is not None and renders[0].state.is_completed()
 
     # Every clip and draft is in the bucket, with Prefect's results beside them.
     wip = keys_in(s3, BUCKET, "wip/")
@@ -202,10 +208,11 @@ def test_a_brief_runs_across_two_workers_that_share_only_s3_and_postgres(
         with engine.connect() as conn:
             pools = conn.execute(
                 text(
-                    "SELECT wp.name FROM flow_run fr JOIN work_queue wq ON fr.work_queue_id = wq.id"
-                    " JOIN work_pool wp ON wq.work_pool_id = wp.id ORDER BY wp.name"
+                    "SELECT fr.id, wp.name FROM flow_run fr"
+                    " JOIN work_queue wq ON fr.work_queue_id = wq.id"
+                    " JOIN work_pool wp ON wq.work_pool_id = wp.id"
                 )
-            ).scalars()
-            assert list(pools) == ["cpu", "gpu"]
+            ).all()
+            assert (UUID(run_id), "cpu") in pools and (renders[0].id, "gpu") in pools
     finally:
         engine.dispose()
