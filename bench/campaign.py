@@ -88,12 +88,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 from urllib.request import url2pathname
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
-    ArtifactFilter,
-    ArtifactFilterFlowRunId,
     FlowRunFilter,
     FlowRunFilterId,
     FlowRunFilterTags,
@@ -398,24 +396,11 @@ def run_route(route: Route, timeout_s: float) -> None:
     )
 
 
-def summary_table(run_id: str, campaign_id: str) -> list[dict[str, Any]]:
-    """The campaign run's summary table artifact ``campaign-<id>``: one row per variant."""
-    with get_client(sync_client=True) as client:
-        found = client.read_artifacts(
-            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[UUID(run_id)]))
-        )
-    for artifact in found:
-        if artifact.key == f"campaign-{campaign_id}":
-            rows: list[dict[str, Any]] = json.loads(str(artifact.data))
-            return rows
-    return []
-
-
 def check_published(route: Route, settings: Settings) -> int:
     """Every variant published, every cut recorded and on disk; the number of videos."""
     items = variants(route.campaign)
     expected = {(v.brief.brief_id, r.value) for v in items for r in v.aspect_ratios}
-    rows = summary_table(route.run_id, route.campaign.id)
+    rows = orch.campaign_summary(route.run_id, route.campaign.id)
     problems = [f"campaign run ended {route.state!r}"] if route.state != "Completed" else []
     if len(rows) != len(items):
         problems.append(f"summary table has {len(rows)} rows for {len(items)} variants")

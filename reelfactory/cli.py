@@ -409,28 +409,10 @@ def run_campaign(
             time.sleep(2)
             w = orch.Watched(orch.read_run(run_id))
     err.print(f"{w.state_name}: {w.message}".rstrip(": "))
-    summary = _campaign_summary(run_id, campaign.id)
+    summary = orch.campaign_summary(run_id, campaign.id)
     typer.echo(json.dumps({"flow_run_id": run_id, "state": w.state_name, "variants": summary}))
     if w.state_name != "Completed":
         raise typer.Exit(1)
-
-
-def _campaign_summary(run_id: str, campaign_id: str) -> list[dict[str, Any]]:
-    """The campaign run's summary table (one row per variant), as the UI shows it."""
-    from uuid import UUID
-
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
-
-    with get_client(sync_client=True) as client:
-        found = client.read_artifacts(
-            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[UUID(run_id)]))
-        )
-    for artifact in found:
-        if artifact.key == f"campaign-{campaign_id}":
-            rows: list[dict[str, Any]] = json.loads(str(artifact.data))
-            return rows
-    return []
 
 
 @campaign_app.command("schedule")

@@ -5,10 +5,11 @@ The CLI, the web app and the tests use these; they go through the same Prefect A
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from prefect.client.orchestration import get_client
@@ -48,6 +49,26 @@ def submit(
 def read_run(flow_run_id: str) -> FlowRun:
     with get_client(sync_client=True) as client:
         return client.read_flow_run(UUID(flow_run_id))
+
+
+def run_artifacts(flow_run_id: str) -> dict[str, str]:
+    """The flow run's keyed artifacts: key -> data as text (markdown, a link, table JSON)."""
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=[UUID(flow_run_id)])
+            )
+        )
+    return {a.key: str(a.data) for a in found if a.key}
+
+
+def campaign_summary(flow_run_id: str, campaign_id: str) -> list[dict[str, Any]]:
+    """A campaign-batch run's summary table (``campaign-<id>``): one row per variant."""
+    table = run_artifacts(flow_run_id).get(f"campaign-{campaign_id}")
+    rows: list[dict[str, Any]] = json.loads(table) if table else []
+    return rows
 
 
 def finished_tasks(flow_run_id: str) -> list[TaskRun]:

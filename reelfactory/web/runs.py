@@ -8,14 +8,13 @@ from uuid import UUID
 
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
-    ArtifactFilter,
-    ArtifactFilterFlowRunId,
     FlowRunFilter,
     FlowRunFilterId,
 )
 from sqlmodel import Session
 
 from reelfactory.db import ApprovalAuditRow, PublicationRow, decisions_for_run, publications_for_run
+from reelfactory.orchestration import run_artifacts
 from reelfactory.web.status import RunFacts
 
 RENDER_TASK = "render-shot"
@@ -63,18 +62,8 @@ def moderation_reports(flow_run_id: str) -> list[tuple[str, str]]:
     """The run's moderation report artifacts (markdown), oldest first."""
     if not flow_run_id:
         return []
-    with get_client(sync_client=True) as client:
-        artifacts = client.read_artifacts(
-            artifact_filter=ArtifactFilter(
-                flow_run_id=ArtifactFilterFlowRunId(any_=[UUID(flow_run_id)])
-            )
-        )
-    out = [
-        (a.key, str(a.data))
-        for a in artifacts
-        if a.key and a.key.startswith("moderation-") and isinstance(a.data, str)
-    ]
-    return sorted(out, key=lambda kv: kv[0])
+    artifacts = run_artifacts(flow_run_id)
+    return sorted((k, v) for k, v in artifacts.items() if k.startswith("moderation-"))
 
 
 def view(session: Session, flow_run_id: str) -> RunView:

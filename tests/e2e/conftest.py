@@ -15,6 +15,7 @@ import pytest
 import yaml
 from mypy_boto3_s3 import S3Client
 
+from reelfactory.orchestration import run_artifacts as run_artifacts  # for the tests
 from reelfactory.settings import PROJECT_ROOT, Settings
 from reelfactory.stack import prefect_server, served_flows
 from tests.conftest import TEST_SHORT_EDGE
@@ -177,17 +178,3 @@ def lane(
             env={**env, "PREFECT_API_URL": api_url},
             served=served,
         )
-
-
-def run_artifacts(run_id: str) -> dict[str, str]:
-    """The flow run's artifacts by key: their data (markdown, link, table JSON) as text."""
-    from uuid import UUID
-
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
-
-    with get_client(sync_client=True) as client:
-        found = client.read_artifacts(
-            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[UUID(run_id)]))
-        )
-    return {a.key: str(a.data) for a in found if a.key}
