@@ -68,6 +68,12 @@ class Settings(BaseSettings):
         description="Work in progress (shots, drafts): s3://bucket/prefix, shared by every "
         "worker; data_dir/assets if unset. Workers then keep only a cache in data_dir.",
     )
+    asset_cache_max_gib: float = Field(
+        default=20.0,
+        gt=0,
+        description="Largest a worker's cache of the S3 asset store grows; the least recently "
+        "used files go first (none used in the last hour).",
+    )
 
     # Expansion. The template expander is the default; "llm" asks any OpenAI-compatible
     # chat-completions endpoint for the shot directions, falling back to the template.

@@ -7,7 +7,9 @@ can run on any worker. Two stores keep that promise:
   task of a run sees the same disk.
 - ``S3AssetStore``: ``REEL_ASSET_STORE=s3://bucket/prefix``, shared by every machine. A
   worker keeps what it wrote or read in a local cache named by SHA-256 (its data directory),
-  so a clip is downloaded at most once per worker, and nothing else stays on its disk.
+  so a clip is downloaded at most once per worker, and nothing else stays on its disk. The
+  cache is kept under ``REEL_ASSET_CACHE_MAX_GIB``: least recently used files go first,
+  never one used in the last hour (a task may be about to read it).
 
 Either way a key holds a complete object or nothing: the local store moves finished files
 into place, S3 shows a PUT only once it completes. Reading checks the bytes against the
@@ -17,10 +19,14 @@ swap. The publish targets (S3 and the local default) are in ``reelfactory.publis
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import unquote, urlparse
@@ -123,6 +129,30 @@ class LocalAssetStore:
         )
 
 
+@dataclass(frozen=True)
+class CachedFile:
+    path: Path
+    size: int
+    used_at: float  # mtime: set when written, touched on every hit
+
+
+def to_evict(files: Iterable[CachedFile], max_bytes: int, protect_after: float) -> list[Path]:
+    """The least recently used files whose removal brings the total under ``max_bytes``,
+    never one used after ``protect_after``. Pure."""
+    ordered = sorted(files, key=lambda f: f.used_at)
+    total = sum(f.size for f in ordered)
+    out = []
+    for f in ordered:
+        if total <= max_bytes or f.used_at > protect_after:
+            break
+        out.append(f.path)
+        total -= f.size
+    return out
+
+
+PROTECT_S = 3600.0  # a file used this recently may be about to be read by a running task
+
+
 class S3AssetStore:
     """``s3://bucket/prefix/<key>``: one store for every worker, with a local read cache.
 
@@ -131,10 +161,13 @@ class S3AssetStore:
     stale bytes for a reference; it may be deleted at any time.
     """
 
-    def __init__(self, target: S3Target, prefix: str, cache_dir: Path) -> None:
+    def __init__(
+        self, target: S3Target, prefix: str, cache_dir: Path, cache_max_bytes: int = 20 << 30
+    ) -> None:
         self.target = target
         self.prefix = prefix.strip("/")
         self.cache_dir = cache_dir.resolve()
+        self.cache_max_bytes = cache_max_bytes
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{check_key(key)}" if self.prefix else check_key(key)
@@ -162,6 +195,7 @@ class S3AssetStore:
         cached = self._cached(digest, PurePosixPath(key).suffix)
         with atomic_path(cached) as tmp:  # what this worker wrote, it need not download
             shutil.move(src, tmp)
+        self.trim()
         return AssetRef(
             uri=self.target.uri(full), sha256=digest, size=size, media_type=media_type, **facts
         )
@@ -186,12 +220,28 @@ class S3AssetStore:
             raise ValueError(f"not in the asset store s3://{self.target.bucket}: {ref.uri}")
         cached = self._cached(ref.sha256, PurePosixPath(parsed.path).suffix)
         if cached.is_file() and cached.stat().st_size == ref.size:
+            os.utime(cached)  # recently used: the last to be evicted
             return cached
         with atomic_path(cached) as tmp:
             self.target.download(parsed.path.lstrip("/"), tmp)
             if sha256_file(tmp) != ref.sha256:
                 raise ValueError(f"asset changed since it was recorded: {ref.uri}")
+        self.trim()
         return cached
+
+    def trim(self, now: float | None = None) -> list[Path]:
+        """Evict least recently used cache files beyond the size limit; return them."""
+        files = []
+        for path in self.cache_dir.rglob("*"):
+            with contextlib.suppress(FileNotFoundError):  # another process evicted it
+                if path.is_file() and not path.name.startswith("."):
+                    stat = path.stat()
+                    files.append(CachedFile(path, stat.st_size, stat.st_mtime))
+        protect_after = (now if now is not None else time.time()) - PROTECT_S
+        evicted = to_evict(files, self.cache_max_bytes, protect_after)
+        for path in evicted:
+            path.unlink(missing_ok=True)
+        return evicted
 
     def scratch(self) -> AbstractContextManager[Path]:
         parent = self.cache_dir.parent / "scratch"  # same filesystem as the cache
@@ -221,5 +271,8 @@ def asset_store_for(settings: Settings) -> AssetStore:
 
     bucket, prefix = parse_asset_store(settings.asset_store)
     return S3AssetStore(
-        S3Target(s3_client(settings), bucket, settings), prefix, settings.data_dir / "cache"
+        S3Target(s3_client(settings), bucket, settings),
+        prefix,
+        settings.data_dir / "cache",
+        cache_max_bytes=int(settings.asset_cache_max_gib * (1 << 30)),
     )

@@ -3,6 +3,8 @@ held to the same contract, plus what only S3 has (a cache per worker, metadata c
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 from uuid import uuid4
 
@@ -13,11 +15,13 @@ from reelfactory.files import atomic_path
 from reelfactory.settings import Settings
 from reelfactory.storage import (
     AssetStore,
+    CachedFile,
     LocalAssetStore,
     S3AssetStore,
     asset_store_for,
     put_text,
     read_text,
+    to_evict,
 )
 from tests.conftest import keys_in
 
@@ -138,3 +142,37 @@ def test_s3_object_without_our_checksum_is_named_not_trusted(
 def test_a_bad_asset_store_url_is_named(url: str) -> None:
     with pytest.raises(ValueError, match="REEL_ASSET_STORE must look like s3://bucket/prefix"):
         Settings(asset_store=url)
+
+
+def test_eviction_takes_the_least_recently_used_and_spares_the_last_hour() -> None:
+    files = [
+        CachedFile(Path("old"), 40, used_at=100.0),
+        CachedFile(Path("older"), 40, used_at=50.0),
+        CachedFile(Path("recent"), 40, used_at=5000.0),
+    ]
+    assert to_evict(files, max_bytes=200, protect_after=1000.0) == []  # under the limit
+    assert to_evict(files, max_bytes=80, protect_after=1000.0) == [Path("older")]
+    assert to_evict(files, max_bytes=40, protect_after=1000.0) == [Path("older"), Path("old")]
+    # Over the limit, but what is left was used within the hour: it stays.
+    assert to_evict(files, max_bytes=0, protect_after=1000.0) == [Path("older"), Path("old")]
+
+
+def test_s3_cache_stays_under_its_limit_and_refetches_what_it_evicted(
+    tmp_path: Path, s3_endpoint: str, wip: str
+) -> None:
+    settings = s3_settings(s3_endpoint, wip, tmp_path / "w").model_copy(
+        update={"asset_cache_max_gib": 25 / (1 << 30)}  # 25 bytes
+    )
+    store = asset_store_for(settings)
+    assert isinstance(store, S3AssetStore) and store.cache_max_bytes == 25
+    refs = [
+        store.put(f"k{i}.bin", written(store, f"k{i}.bin", bytes([i]) * 10), "x/y")
+        for i in range(3)
+    ]
+    cached = {r.sha256: store.fetch(r) for r in refs}
+    assert all(p.is_file() for p in cached.values())  # 30 bytes, but all used just now
+    for age, ref in zip((3, 2, 1), refs, strict=True):  # hours since each was last used
+        os.utime(cached[ref.sha256], (time.time() - age * 3600,) * 2)
+    evicted = store.trim()
+    assert evicted == [cached[refs[0].sha256]]  # the oldest; 20 bytes are left
+    assert store.fetch(refs[0]).read_bytes() == bytes([0]) * 10  # downloaded again
