@@ -46,9 +46,8 @@ POOL_DESCRIPTIONS = {
 }
 
 RESULT_STORAGE_BLOCK = "reel-results"
-RESULT_STORAGE_SETTING = (
-    f"s3-bucket/{RESULT_STORAGE_BLOCK}"  # PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK
-)
+# What every worker's PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK must say with an S3 asset store.
+RESULT_STORAGE_SETTING = f"s3-bucket/{RESULT_STORAGE_BLOCK}"
 
 PoolType = Literal["process", "kubernetes"]
 Outcome = Literal["create", "exists", "differs"]
