@@ -59,10 +59,10 @@ def sign_cuts(
         key = f"signed/{cut.video.sha256}.mp4"
         facts = {k: getattr(cut.video, k) for k in ("duration_s", "width", "height", "fps")}
         ref = store.find(key, cut.video.media_type)
-        existing = (
-            None if ref is None else verify_video(store.fetch(ref), trust_anchors_pem=anchors)
+        signed_before = ref is not None and (
+            verify_video(store.fetch(ref), trust_anchors_pem=anchors).state != "invalid"
         )
-        if ref is not None and existing is not None and existing.state != "invalid":
+        if ref is not None and signed_before:
             logger.info("cut %s: already signed", cut.aspect_ratio.value)
             ref = ref.model_copy(update=facts)
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from uuid import uuid4
 
@@ -54,18 +55,24 @@ def store(request: pytest.FixtureRequest, tmp_path: Path, s3_endpoint: str, wip:
     return asset_store_for(s3_settings(s3_endpoint, wip, tmp_path / "worker-a"))
 
 
-def written(store: AssetStore, name: str, data: bytes) -> Path:
-    with store.scratch() as tmp:
-        path = tmp / name
+Written = Callable[[str, bytes], Path]
+
+
+@pytest.fixture
+def written(tmp_path: Path) -> Written:
+    """Writes a finished file outside any store, as a renderer leaves one for ``put``."""
+
+    def write(name: str, data: bytes) -> Path:
+        path = tmp_path / "src" / name
+        path.parent.mkdir(exist_ok=True)
         path.write_bytes(data)
-        # Leaving the block removes the scratch directory: return a copy's location outside.
-        keep = tmp.parent.parent / f"kept-{name}"
-        keep.write_bytes(data)
-    return keep
+        return path
+
+    return write
 
 
-def test_put_find_fetch_round_trip(store: AssetStore) -> None:
-    src = written(store, "clip.mp4", b"frames")
+def test_put_find_fetch_round_trip(store: AssetStore, written: Written) -> None:
+    src = written("clip.mp4", b"frames")
     ref = store.put("shots/abc.mp4", src, "video/mp4", width=64, height=32)
     assert not src.exists()  # moved, not copied
     assert (ref.size, ref.media_type, ref.width, ref.height) == (6, "video/mp4", 64, 32)
@@ -84,9 +91,9 @@ def test_keys_cannot_escape_the_store(store: AssetStore, key: str) -> None:
         store.find(key, "text/plain")
 
 
-def test_a_replaced_object_is_refused_not_read(store: AssetStore) -> None:
-    first = store.put("drafts/a.vtt", written(store, "a.vtt", b"one"), "text/vtt")
-    store.put("drafts/a.vtt", written(store, "a2.vtt", b"two"), "text/vtt")
+def test_a_replaced_object_is_refused_not_read(store: AssetStore, written: Written) -> None:
+    first = store.put("drafts/a.vtt", written("a.vtt", b"one"), "text/vtt")
+    store.put("drafts/a.vtt", written("a2.vtt", b"two"), "text/vtt")
     if isinstance(store, S3AssetStore):  # this worker cached what it wrote: drop that copy
         for cached in store.cache_dir.rglob(f"{first.sha256}*"):
             cached.unlink()
@@ -105,14 +112,14 @@ def test_local_store_refuses_a_reference_from_elsewhere(tmp_path: Path) -> None:
 
 
 def test_s3_workers_share_objects_through_the_bucket_only(
-    tmp_path: Path, s3_endpoint: str, bucket: str, s3: S3Client
+    tmp_path: Path, written: Written, s3_endpoint: str, bucket: str, s3: S3Client
 ) -> None:
     """Two workers with separate data directories: what one writes the other reads, by
     downloading it once into its own cache; the bucket holds the object and its checksum."""
     a = asset_store_for(s3_settings(s3_endpoint, bucket, tmp_path / "worker-a"))
     b = asset_store_for(s3_settings(s3_endpoint, bucket, tmp_path / "worker-b"))
     assert isinstance(a, S3AssetStore) and isinstance(b, S3AssetStore)
-    ref = a.put("shots/k.mp4", written(a, "k.mp4", b"clip bytes"), "video/mp4")
+    ref = a.put("shots/k.mp4", written("k.mp4", b"clip bytes"), "video/mp4")
     assert ref.uri == f"s3://{bucket}/wip/team a/shots/k.mp4"
     assert keys_in(s3, bucket) == ["wip/team a/shots/k.mp4"]
     head = s3.head_object(Bucket=bucket, Key="wip/team a/shots/k.mp4")
@@ -125,7 +132,7 @@ def test_s3_workers_share_objects_through_the_bucket_only(
     assert b.fetch(ref) == path  # from b's cache now: no second download
 
     # A put of the same bytes under the same key uploads nothing: the object is untouched.
-    again = a.put("shots/k.mp4", written(a, "k.mp4", b"clip bytes"), "video/mp4")
+    again = a.put("shots/k.mp4", written("k.mp4", b"clip bytes"), "video/mp4")
     assert again.sha256 == ref.sha256 and keys_in(s3, bucket) == ["wip/team a/shots/k.mp4"]
 
 
@@ -158,17 +165,14 @@ def test_eviction_takes_the_least_recently_used_and_spares_the_last_hour() -> No
 
 
 def test_s3_cache_stays_under_its_limit_and_refetches_what_it_evicted(
-    tmp_path: Path, s3_endpoint: str, wip: str
+    tmp_path: Path, written: Written, s3_endpoint: str, wip: str
 ) -> None:
     settings = s3_settings(s3_endpoint, wip, tmp_path / "w").model_copy(
         update={"asset_cache_max_gib": 25 / (1 << 30)}  # 25 bytes
     )
     store = asset_store_for(settings)
     assert isinstance(store, S3AssetStore) and store.cache_max_bytes == 25
-    refs = [
-        store.put(f"k{i}.bin", written(store, f"k{i}.bin", bytes([i]) * 10), "x/y")
-        for i in range(3)
-    ]
+    refs = [store.put(f"k{i}.bin", written(f"k{i}.bin", bytes([i]) * 10), "x/y") for i in range(3)]
     cached = {r.sha256: store.fetch(r) for r in refs}
     assert all(p.is_file() for p in cached.values())  # 30 bytes, but all used just now
     for age, ref in zip((3, 2, 1), refs, strict=True):  # hours since each was last used

@@ -25,7 +25,7 @@ from flows.render_shots import FLOW_NAME as RENDER_FLOW
 from reelfactory import db
 from reelfactory import orchestration as orch
 from reelfactory.models import Brief
-from reelfactory.provenance import verify_video
+from reelfactory.provenance import trust_anchors, verify_video
 from reelfactory.settings import PROJECT_ROOT, Settings
 from reelfactory.stack import QUIET, prefect_server, stop
 from tests.conftest import PG_HOST, TEST_SHORT_EDGE, brief_data, keys_in, postgres_database
@@ -190,8 +190,6 @@ def test_a_brief_runs_across_two_workers_that_share_only_s3_and_postgres(
     video = tmp_path / "cut.mp4"
     video.write_bytes(s3.get_object(Bucket=BUCKET, Key=f"{prefix}16x9.mp4")["Body"].read())
     cpu_settings = Settings(data_dir=production.cpu.data_dir)  # its development signing CA
-    from reelfactory.provenance import trust_anchors
-
     credentials = verify_video(video, trust_anchors_pem=trust_anchors(cpu_settings))
     assert credentials.state == "trusted", credentials.errors
 
